@@ -1,0 +1,69 @@
+// costs.ts: what each modelled step costs in CPU time, with the source of every default.
+// No Linux file: these are the timing model's parameters. Book: §3.3.3, §3.5 (the numbers).
+//
+// Interface:
+// * DEFAULT_COSTS: the defaults below; makeCosts(partial) overrides some of them.
+// * A probe of the real kernel (npm run probe) can supply ctxSwitch, syscall and wakeup.
+//
+// Model vs kernel: a real kernel's costs vary with cache state, CPU frequency and load; the
+// model charges a fixed number of ns per step. Sources are reference/kernel-ch3.md §6 unless
+// marked "model estimate" (no published number; calibrate with the probe).
+
+export interface Costs {
+  /** One process context switch (__schedule -> context_switch). */
+  ctxSwitch: number;
+  /** Syscall entry + exit (the two halves are charged separately, half each). */
+  syscall: number;
+  /** try_to_wake_up: select_task_rq, enqueue, check_preempt_curr. */
+  wakeup: number;
+  /** Hard IRQ: do_IRQ -> igb_msix_ring -> napi_schedule -> irq_exit. */
+  hardirq: number;
+  /** One softirq run (__do_softirq -> net_rx_action) excluding per-packet work. */
+  softirqEntry: number;
+  /** Per packet in NET_RX: igb_clean_rx_irq -> napi_gro_receive -> ip_rcv -> tcp_v4_rcv/udp_rcv. */
+  rxPacket: number;
+  /** Copying received payload to user space, per byte (skb_copy_datagram_msg). */
+  copyPerByte: number;
+  /** The protocol's recvmsg path excluding the copy (lock_sock, queue walk, release_sock). */
+  recvmsg: number;
+  /** TCP processing of one segment in process context (prequeue/backlog -> tcp_v4_do_rcv). */
+  tcpSegment: number;
+  /** socket(): sock_alloc + inet_create + sk_alloc + sock_map_fd. */
+  socketCreate: number;
+  /** One epoll_ctl (rb-tree walk, ep_insert/ep_modify/ep_remove, one ->poll()). */
+  epollCtl: number;
+  /** epoll_wait fixed part (ep_poll bookkeeping, ep_scan_ready_list). */
+  epollWait: number;
+  /** epoll_wait per delivered event (ep_item_poll re-check + copy to user). */
+  epollEvent: number;
+  /** ep_poll_callback in softirq (adds the epitem to rdllist, wakes ep->wq). */
+  epollCallback: number;
+}
+
+export const DEFAULT_COSTS: Readonly<Costs> = {
+  ctxSwitch: 3500, // book §3.3.3: 3-5 µs per switch; author's pipe ping-pong test ≈3.5 µs
+  syscall: 200, // "系统调用开销是200ns起步" (author's syscall-cost article)
+  wakeup: 500, // model estimate: try_to_wake_up + enqueue_task on an idle or busy runqueue
+  hardirq: 600, // model estimate: MSI-X vector entry, igb_msix_ring, irq_exit
+  softirqEntry: 400, // model estimate; with rxPacket: ≈3.4 µs per one-packet softirq (author)
+  rxPacket: 3000, // ≈3.4 µs per softirq on a 16-core box (author's "软中断会吃掉你多少CPU")
+  copyPerByte: 0.1, // model estimate: ~10 GB/s copy_to_user
+  recvmsg: 300, // model estimate
+  tcpSegment: 1000, // model estimate: tcp_v4_do_rcv -> tcp_rcv_established fast path
+  socketCreate: 2000, // model estimate
+  epollCtl: 400, // model estimate
+  epollWait: 300, // model estimate
+  epollEvent: 100, // model estimate: one tcp_poll + two __put_user
+  epollCallback: 200, // model estimate
+};
+
+/** Defaults with some fields replaced, e.g. from a probe calibration. */
+export function makeCosts(over: Partial<Costs> = {}): Costs {
+  const c = { ...DEFAULT_COSTS, ...over };
+  for (const [k, v] of Object.entries(c)) {
+    if (!(typeof v === "number" && v >= 0 && Number.isFinite(v))) {
+      throw new RangeError(`costs.${k} must be a non-negative number of ns, got ${v}`);
+    }
+  }
+  return c;
+}

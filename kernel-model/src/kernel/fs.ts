@@ -1,0 +1,243 @@
+// fs.ts: struct file, the per-process fd table, close/dup, and the read() entry.
+// Linux 4.6.2: fs/file.c, fs/file_table.c, fs/open.c, fs/read_write.c, include/linux/fs.h.
+// Book: §3.2 (fd -> file -> socket), §3.3 (read -> vfs_read -> ... -> f_op->read_iter).
+//
+// Interface:
+// * get_unused_fd_flags: the lowest free fd at or above files->next_fd; fd >= RLIMIT_NOFILE
+//   -> -EMFILE. fd_install(fd, file); put_unused_fd(fd) on an error path.
+// * fdget(fd) -> File | null; get_file (f_count++), fput (f_count--, __fput on the last one:
+//   eventpoll_release, then f_op->release).
+// * SYSC_close, SYSC_dup, SYSC_read (vfs_read -> __vfs_read -> new_sync_read -> f_op->read_iter).
+//
+// Model vs kernel:
+// * __fput runs at once on the last fput; Linux defers it to task_work on return to user
+//   space (the effect on epoll, eventpoll_release, is the same, just a little later).
+// * No inodes, dentries or mounts beyond a name; no file-max limit (ENFILE is not modelled).
+
+import type { Kernel } from "./kernel";
+import type { KGen } from "./sched";
+import { EBADF, EINVAL, EMFILE } from "./errno";
+
+// include/uapi/asm-generic/fcntl.h
+export const O_RDONLY = 0o0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+// include/linux/fs.h
+export const FMODE_READ = 0x1;
+export const FMODE_WRITE = 0x2;
+export const FMODE_CAN_READ = 0x20000;
+
+/** What read_iter copies into: the user's buffer (iov_iter) plus the model's bookkeeping. */
+export interface IovIter {
+  /** Bytes the caller asked for (iov_iter_count before copying). */
+  count: number;
+  /** Model: data units whose last byte was copied by this call (for end-to-end latency). */
+  consumed: unknown[];
+}
+
+/** struct kiocb (include/linux/fs.h). */
+export interface Kiocb {
+  ki_filp: File;
+  ki_pos: number;
+}
+
+/** struct poll_table_struct (include/linux/poll.h): _qproc is called by poll_wait. */
+export interface PollTable {
+  _qproc: ((k: Kernel, file: File, whead: import("./wait").WaitQueueHead, pt: PollTable) => void) | null;
+  _key: number;
+  /** Model: the owner (ep_pqueue's epitem) that container_of would find. */
+  owner: unknown;
+}
+
+/** struct file_operations (include/linux/fs.h): only the entries this chapter uses. */
+export interface FileOperations {
+  /** Name for traces/diagrams: "socket_file_ops", "eventpoll_fops". */
+  name: string;
+  read_iter: ((k: Kernel, iocb: Kiocb, to: IovIter) => KGen<number>) | null;
+  poll: ((k: Kernel, file: File, pt: PollTable | null) => number) | null;
+  release: ((k: Kernel, file: File) => void) | null;
+}
+
+/** struct file (include/linux/fs.h). */
+export interface File {
+  /** Model: a serial number standing in for the struct's address (ep_cmp_ffd orders by it). */
+  id: number;
+  f_op: FileOperations;
+  /** struct socket for sockets, struct eventpoll for epoll files. */
+  private_data: unknown;
+  f_flags: number;
+  f_mode: number;
+  /** References: one per fd that points here, plus temporary ones (fdget in a syscall). */
+  f_count: number;
+  /** f_ep_links: the epitems watching this file (eventpoll_release walks it on the last fput). */
+  f_ep_links: unknown[];
+  /** d_name of the dentry: "TCP", "UDP", "[eventpoll]". */
+  name: string;
+}
+
+/** struct files_struct + fdtable (include/linux/fdtable.h). */
+export interface FilesStruct {
+  fd: (File | null)[];
+  /** open_fds bitmap: a slot can be reserved (get_unused_fd_flags) before fd_install. */
+  open_fds: boolean[];
+  next_fd: number;
+  /** RLIMIT_NOFILE (soft). Default 1024, as `ulimit -n`. */
+  rlimit_nofile: number;
+}
+
+export function newFiles(rlimit_nofile = 1024): FilesStruct {
+  return { fd: [], open_fds: [], next_fd: 0, rlimit_nofile };
+}
+
+/** alloc_file: a new struct file with one reference. */
+export function alloc_file(k: Kernel, name: string, mode: number, fop: FileOperations, private_data: unknown): File {
+  k.tr?.leaf(`file = alloc_file(&path, FMODE_READ | FMODE_WRITE, &${fop.name})`, undefined, "alloc_file");
+  if (mode & FMODE_READ && fop.read_iter) mode |= FMODE_CAN_READ;
+  return { id: k.nextFileId++, f_op: fop, private_data, f_flags: 0, f_mode: mode, f_count: 1, f_ep_links: [], name };
+}
+
+/** __alloc_fd via get_unused_fd_flags: lowest free fd >= next_fd, below RLIMIT_NOFILE. */
+export function get_unused_fd_flags(k: Kernel, flags: number): number {
+  const files = k.current.files;
+  let fd = files.next_fd;
+  while (files.open_fds[fd]) fd++;
+  if (fd >= files.rlimit_nofile) {
+    k.tr?.leaf(`get_unused_fd_flags(flags) = -EMFILE`, "no free fd below RLIMIT_NOFILE", "get_unused_fd_flags");
+    return -EMFILE;
+  }
+  files.open_fds[fd] = true;
+  files.next_fd = fd + 1;
+  k.tr?.leaf(`fd = get_unused_fd_flags(flags) = ${fd}`, "lowest free fd", "get_unused_fd_flags");
+  void flags;
+  return fd;
+}
+
+/** put_unused_fd: give back a reserved fd on an error path. */
+export function put_unused_fd(k: Kernel, fd: number): void {
+  const files = k.current.files;
+  files.open_fds[fd] = false;
+  if (fd < files.next_fd) files.next_fd = fd;
+}
+
+export function fd_install(k: Kernel, fd: number, file: File): void {
+  k.tr?.leaf(`fd_install(${fd}, file)`, undefined, "fd_install");
+  k.current.files.fd[fd] = file;
+}
+
+/** fdget(fd): the file behind fd, or null (the caller returns -EBADF). */
+export function fdget(k: Kernel, fd: number): File | null {
+  const files = k.current.files;
+  return (fd >= 0 && files.fd[fd]) || null;
+}
+
+export function get_file(file: File): File {
+  file.f_count++;
+  return file;
+}
+
+/** fput: drop a reference; the last one runs __fput. */
+export function fput(k: Kernel, file: File): void {
+  if (--file.f_count === 0) __fput(k, file);
+}
+
+/** __fput: eventpoll_release (unhook every epitem watching the file), then f_op->release. */
+function __fput(k: Kernel, file: File): void {
+  k.tr?.enter("__fput", "__fput(file)", "last reference dropped");
+  if (file.f_ep_links.length > 0) k.eventpoll_release?.(k, file); // include/linux/eventpoll.h
+  file.f_op.release?.(k, file);
+  k.stats.filesFreed++;
+  k.tr?.exit();
+}
+
+/** SYSC_close -> __close_fd -> filp_close -> fput. */
+export function* SYSC_close(k: Kernel, fd: number): KGen<number> {
+  k.tr?.enter("SYSC_close", `SYSC_close(fd = ${fd})`);
+  try {
+    const files = k.current.files;
+    const file = fdget(k, fd);
+    if (!file) return -EBADF;
+    files.fd[fd] = null;
+    put_unused_fd(k, fd);
+    k.tr?.leaf("filp_close(file, files) -> fput(file)", undefined, "filp_close");
+    fput(k, file);
+    return 0;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSC_dup: a second fd for the same struct file (f_count++). */
+export function* SYSC_dup(k: Kernel, oldfd: number): KGen<number> {
+  k.tr?.enter("SYSC_dup", `SYSC_dup(fildes = ${oldfd})`);
+  try {
+    const file = fdget(k, oldfd);
+    if (!file) return -EBADF;
+    const fd = get_unused_fd_flags(k, 0);
+    if (fd < 0) return fd;
+    fd_install(k, fd, get_file(file));
+    return fd;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** Close every fd of an exiting task (exit_files). */
+export function exit_files(k: Kernel): void {
+  const files = k.current.files;
+  for (let fd = 0; fd < files.fd.length; fd++) {
+    const file = files.fd[fd];
+    if (file) {
+      files.fd[fd] = null;
+      files.open_fds[fd] = false;
+      fput(k, file);
+    }
+  }
+  files.next_fd = 0;
+}
+
+/** SYSC_read(fd, buf, count) -> vfs_read. Book: §3.3 (the seed's second trace). */
+export function* SYSC_read(k: Kernel, fd: number, count: number, iter: IovIter): KGen<number> {
+  k.tr?.enter("SYSC_read", `SYSC_read(fd = ${fd}, buf, count = ${count})`);
+  try {
+    const file = fdget(k, fd); // fdget_pos
+    if (!file) return -EBADF;
+    return yield* vfs_read(k, file, count, iter);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+export function* vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+  k.tr?.enter("vfs_read", "vfs_read(f.file, buf, count, &pos)");
+  try {
+    if (!(file.f_mode & FMODE_READ)) return -EBADF;
+    if (!(file.f_mode & FMODE_CAN_READ)) return -EINVAL;
+    return yield* __vfs_read(k, file, count, iter);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+export function* __vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+  k.tr?.enter("__vfs_read", "__vfs_read(file, buf, count, pos)");
+  try {
+    // f_op->read is NULL for sockets: the read_iter path
+    return yield* new_sync_read(k, file, count, iter);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+export function* new_sync_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+  k.tr?.enter("new_sync_read", "new_sync_read(file, buf, count, pos)");
+  try {
+    const iocb: Kiocb = { ki_filp: file, ki_pos: 0 }; // init_sync_kiocb
+    iter.count = count; // iov_iter_init(&iter, READ, &iov, 1, len)
+    if (!file.f_op.read_iter) return -EINVAL;
+    return yield* file.f_op.read_iter(k, iocb, iter);
+  } finally {
+    k.tr?.exit();
+  }
+}

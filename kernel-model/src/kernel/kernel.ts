@@ -1,0 +1,197 @@
+// kernel.ts: one simulated machine: CPUs, tasks, the clock, costs, sysctls and statistics.
+// No single Linux file: this is the model's `struct` of globals (per-CPU rq, init_net, ...).
+// Book: every section of ch.3 runs on a Kernel.
+//
+// Interface:
+// * new Kernel({cpus, seed, costs, trace}) boots: per-CPU run queues with idle tasks,
+//   sock_register(&inet_family_ops) (inet_init), ksoftirqd/N when softirq.ts is loaded.
+// * k.spawn(comm, function* (sys) {...}) creates a task whose program yields syscalls:
+//   `const fd = yield* sys.socket(AF_INET, SOCK_STREAM, 0)`. It starts runnable.
+// * k.run(ns) advances simulated time by ns; k.runUntilIdle() until nothing is left to do.
+// * k.current is the task whose code runs (the interrupted one while in irq context),
+//   k.cpu the run queue executing now, k.tr the tracer (null: tracing off).
+//
+// Model vs kernel: one network namespace (init_net), one user, every task may hold
+// CAP_NET_RAW (`caps`). Everything happens through engine events; nothing here has a lock.
+
+import { Engine } from "../sim/engine";
+import { createRng, type Rng } from "../sim/rng";
+import { Tracer } from "../sim/trace";
+import { LINES } from "./lines";
+import { makeCosts, type Costs } from "./costs";
+import {
+  newRq, resched_curr, schedTunables, TASK_RUNNING, type KGen, type Rq, type SchedTunables, type TaskStruct,
+} from "./sched";
+import { exit_files, newFiles, type File } from "./fs";
+import { makeSys, type Sys } from "./syscalls";
+import { inet_init, type NetProtoFamily, type InetProtosw } from "./af_inet";
+
+export interface KernelOptions {
+  /** Number of CPUs (default 1). */
+  cpus?: number;
+  /** Seed for every random choice (default 1). */
+  seed?: number;
+  /** Cost overrides (ns); see costs.ts for the defaults and their sources. */
+  costs?: Partial<Costs>;
+  /** Record call trees (default false: tracing off costs nothing). */
+  trace?: boolean;
+}
+
+/** /proc/sys values the chapter touches. */
+export interface Sysctl {
+  /** net.ipv4.tcp_low_latency: 0 (default) uses the prequeue; 1 gives the book's path. */
+  tcp_low_latency: number;
+  /** net.core.rmem_default: SKB_TRUESIZE(256) * 256 on x86-64. */
+  rmem_default: number;
+  wmem_default: number;
+  /** net.ipv4.tcp_rmem[1], tcp_wmem[1]: the initial sk_rcvbuf/sk_sndbuf of a TCP socket. */
+  tcp_rmem_default: number;
+  tcp_wmem_default: number;
+}
+
+/** Statistics every scenario reads. Latencies are ns. */
+export interface KernelStats {
+  wakeups: number;
+  contextSwitches: number;
+  /** bcc runqlat: from wakeup (or preemption) to running again. */
+  runqLatency: number[];
+  /** NIC arrival -> the recv/read that consumed the data returns to user space. */
+  e2eLatency: number[];
+  filesFreed: number;
+  socksFreed: number;
+}
+
+export type Program = (sys: Sys) => KGen<unknown>;
+
+export class Kernel {
+  readonly engine = new Engine();
+  readonly rng: Rng;
+  readonly costs: Costs;
+  readonly sched: SchedTunables;
+  readonly rqs: Rq[];
+  readonly tasks: TaskStruct[] = [];
+  readonly sysctl: Sysctl = {
+    tcp_low_latency: 0,
+    rmem_default: 212992,
+    wmem_default: 212992,
+    tcp_rmem_default: 87380,
+    tcp_wmem_default: 16384,
+  };
+  readonly stats: KernelStats = {
+    wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], filesFreed: 0, socksFreed: 0,
+  };
+  /** The tracer, or null when tracing is off. */
+  tr: Tracer | null;
+  /** The run queue whose CPU is executing code right now (null between events). */
+  cpu: Rq | null = null;
+  /** current: the task whose code runs (in irq context: the interrupted task). */
+  current: TaskStruct;
+  /** net_families[NPROTO] (net/socket.c), filled by sock_register. */
+  readonly net_families: (NetProtoFamily | null)[] = [];
+  /** inetsw[SOCK_MAX] (net/ipv4/af_inet.c): the protocol switch lists, filled by inet_init. */
+  readonly inetsw: InetProtosw[][] = [];
+  /** Hook installed by eventpoll.ts: eventpoll_release(file) from __fput. */
+  eventpoll_release: ((k: Kernel, file: File) => void) | null = null;
+  nextFileId = 1;
+  /** Sockets and socks created so far, and alive now (sockets_in_use in net/socket.c). */
+  socketsCreated = 0;
+  sockets_in_use = 0;
+  socksCreated = 0;
+  socks_alive = 0;
+  rqseqNext = 0;
+  private nextPid = 1;
+
+  constructor(opts: KernelOptions = {}) {
+    const ncpus = opts.cpus ?? 1;
+    if (!Number.isInteger(ncpus) || ncpus < 1 || ncpus > 64) throw new RangeError(`cpus must be 1..64, got ${ncpus}`);
+    this.rng = createRng(opts.seed ?? 1);
+    this.costs = makeCosts(opts.costs);
+    this.sched = schedTunables(ncpus);
+    this.tr = opts.trace ? new Tracer(LINES, () => this.engine.now) : null;
+    this.rqs = [];
+    for (let cpu = 0; cpu < ncpus; cpu++) {
+      const idle = this.newTask(`swapper/${cpu}`, null, cpu);
+      idle.pid = 0;
+      this.rqs.push(newRq(cpu, idle));
+    }
+    this.current = this.rqs[0].idle;
+    inet_init(this);
+  }
+
+  get now(): number {
+    return this.engine.now;
+  }
+
+  /** Turn tracing on (a fresh recorder) or off. */
+  setTracing(on: boolean): Tracer | null {
+    this.tr = on ? new Tracer(LINES, () => this.engine.now) : null;
+    return this.tr;
+  }
+
+  private newTask(comm: string, gen: KGen<unknown> | null, cpu: number): TaskStruct {
+    return {
+      pid: this.nextPid++, comm, label: `task ${comm}`, gen, resume: undefined, left: 0, leftMode: "sys", pending: null,
+      state: TASK_RUNNING, on_rq: false, cpu, se: { vruntime: 0, sum_exec_runtime: 0, exec_start: 0 },
+      nvcsw: 0, nivcsw: 0, files: newFiles(), caps: { CAP_NET_RAW: false }, sigpending: false, inKernel: false, kthread: false, exitCode: null,
+      utime: 0, stime: 0, syscalls: 0, wokenAt: -1, sleptAt: -1, blockedNs: 0, rqseq: 0,
+    };
+  }
+
+  /** Create a task running `program` and make it runnable (wake_up_new_task) on `cpu`. */
+  spawn(comm: string, program: Program, opts: { cpu?: number; kthread?: boolean; CAP_NET_RAW?: boolean } = {}): TaskStruct {
+    const cpu = opts.cpu ?? this.tasks.length % this.rqs.length;
+    if (!(cpu >= 0 && cpu < this.rqs.length)) throw new RangeError(`spawn: no cpu ${cpu}`);
+    const p = this.newTask(comm, null, cpu);
+    p.label = `task ${comm}[${p.pid}]`;
+    p.kthread = opts.kthread ?? false;
+    p.caps.CAP_NET_RAW = opts.CAP_NET_RAW ?? false;
+    p.gen = program(makeSys(this, p));
+    const rq = this.rqs[cpu];
+    rq.min_vruntime = Math.max(rq.min_vruntime, 0);
+    p.se.vruntime = rq.min_vruntime; // place_entity(initial)
+    p.on_rq = true;
+    p.rqseq = this.rqseqNext++;
+    p.wokenAt = this.now;
+    rq.cfs.insert(p);
+    this.tasks.push(p);
+    resched_curr(this, rq); // from outside that CPU: a reschedule IPI event at now
+    return p;
+  }
+
+  /** exit(): close the task's files. Called by do_exit. */
+  exitTask(p: TaskStruct): void {
+    const saved = this.current;
+    this.current = p;
+    exit_files(this);
+    this.current = saved;
+    p.exitCode = 0;
+  }
+
+  /** Run for ns of simulated time. */
+  run(ns: number): void {
+    this.engine.runUntil(this.now + ns);
+  }
+
+  /** Run to an absolute time. */
+  runUntil(t: number): void {
+    this.engine.runUntil(t);
+  }
+
+  /** Run until no event is left (every task blocked or exited). */
+  runUntilIdle(limit = 50_000_000): number {
+    return this.engine.runUntilIdle(limit);
+  }
+
+  /** CPU time of all CPUs so far, ns, with idle brought up to now. */
+  cpuTime(): { user: number; sys: number; softirq: number; irq: number; idle: number } {
+    const t = { user: 0, sys: 0, softirq: 0, irq: 0, idle: 0 };
+    for (const rq of this.rqs) {
+      t.user += rq.time.user;
+      t.sys += rq.time.sys;
+      t.softirq += rq.time.softirq;
+      t.irq += rq.time.irq;
+      t.idle += rq.time.idle + (rq.idleSince >= 0 ? this.now - rq.idleSince : 0);
+    }
+    return t;
+  }
+}

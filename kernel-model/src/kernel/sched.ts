@@ -1,0 +1,584 @@
+// sched.ts: tasks, CPUs, run queues, schedule() and try_to_wake_up().
+// Linux 4.6.2: kernel/sched/core.c, kernel/sched/fair.c, include/linux/sched.h. Book: §3.3.
+//
+// Interface:
+// * TaskStruct: a process/thread. Its program is a generator: kernel code runs inside it and
+//   suspends it exactly where Linux calls schedule() (`yield* schedule(k)`).
+// * Rq: one per CPU: `curr`, the CFS tree of runnable tasks, the idle task, irq frames.
+// * schedule(k) (generator), __schedule(k, rq, preempt), try_to_wake_up(k, p, state, flags),
+//   wake_up_process, default_wake_function, resched_curr, charge(k, ns).
+// * cpuRun(k, rq) drives a CPU: it resumes the top context (an irq frame, else rq.curr) until
+//   that context burns CPU time, sleeps, or finishes; cpuInterrupt() pushes an irq frame.
+//
+// The policy (CFS-like, all tasks nice 0, documented here because it decides every latency):
+// * Each rq keeps runnable tasks (not curr) ordered by vruntime, ties FIFO (the rb-tree's
+//   "equal keys go right"). pick_next_task takes the leftmost; curr is put back on preemption.
+// * vruntime advances 1:1 with the CPU time a task burns. A new task starts at
+//   min_vruntime + one slice (START_DEBIT); a woken task gets max(vruntime, min_vruntime -
+//   sched_latency/2) (place_entity with GENTLE_FAIR_SLEEPERS).
+// * Slice: sched_latency / nr_running, at least min_granularity; 4.6 scales sched_latency (6 ms),
+//   min_granularity (0.75 ms) and wakeup_granularity (1 ms) by 1 + log2(min(ncpus, 8)).
+//   When a slice runs out and others wait, resched_curr (check_preempt_tick; no periodic tick).
+// * Wakeup preemption (check_preempt_wakeup): resched when curr is idle, or when
+//   curr.vruntime - p.vruntime > wakeup_granularity.
+// * Placement (select_task_rq): the previous CPU if idle, else the first idle CPU after it,
+//   else the previous CPU's queue.
+// * Preemption points (PREEMPT_NONE/VOLUNTARY kernel): user code is preempted at once (a
+//   resched IPI or the irq return path); kernel code only at syscall exit or when it sleeps.
+//
+// Context switches are counted as Linux counts them for /proc/PID/status: in __schedule, if
+// prev != next, ++prev->nvcsw when prev blocked (state != TASK_RUNNING), else ++prev->nivcsw.
+// The switch itself costs costs.ctxSwitch of CPU time, charged before next runs.
+//
+// Model vs kernel:
+// * One event runs at a time, so there are no locks, no RCU and no memory barriers. Code between
+//   two yields runs at one instant; CPU time passes only at `yield* burn(...)` and via charge().
+// * No load balancing between CPUs beyond wakeup placement; no nice levels, no cgroups.
+// * Timer interrupts cost nothing and do not preempt; they only wake tasks.
+
+import { OrderedSet } from "js-sdsl";
+import type { Kernel } from "./kernel";
+import type { FilesStruct } from "./fs";
+import type { SimEvent } from "../sim/engine";
+
+// include/linux/sched.h
+export const TASK_RUNNING = 0;
+export const TASK_INTERRUPTIBLE = 1;
+export const TASK_UNINTERRUPTIBLE = 2;
+export const TASK_DEAD = 64;
+export const TASK_WAKING = 256;
+export const TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
+/** kernel/sched/sched.h: wake_flags. */
+export const WF_SYNC = 0x01;
+/** include/linux/sched.h: schedule_timeout(MAX_SCHEDULE_TIMEOUT) sleeps without a timer. */
+export const MAX_SCHEDULE_TIMEOUT = Number.MAX_SAFE_INTEGER;
+
+export function taskStateName(state: number): string {
+  if (state === TASK_RUNNING) return "TASK_RUNNING";
+  if (state === TASK_INTERRUPTIBLE) return "TASK_INTERRUPTIBLE";
+  if (state === TASK_UNINTERRUPTIBLE) return "TASK_UNINTERRUPTIBLE";
+  if (state === TASK_DEAD) return "TASK_DEAD";
+  return `0x${state.toString(16)}`;
+}
+
+/** CPU time categories, as in /proc/stat (user, system, softirq, irq; idle separately). */
+export type CpuMode = "user" | "sys" | "softirq" | "irq";
+
+/** What code running on a simulated CPU yields to it. */
+export const OP_BURN = 0;
+export const OP_SCHED = 1;
+export const OP_PREEMPT = 2;
+/** Internal: the code returned (a finished task or irq frame). */
+const OP_EXIT = 3;
+export interface Op {
+  op: typeof OP_BURN | typeof OP_SCHED | typeof OP_PREEMPT | typeof OP_EXIT;
+  ns: number;
+  mode: CpuMode;
+}
+/** A kernel or user code path that may burn CPU time or sleep, returning R. */
+export type KGen<R = number> = Generator<Op, R, unknown>;
+
+const SCHED_OP: Op = { op: OP_SCHED, ns: 0, mode: "sys" };
+const PREEMPT_OP: Op = { op: OP_PREEMPT, ns: 0, mode: "sys" };
+const EXIT_OP: Op = { op: OP_EXIT, ns: 0, mode: "sys" };
+
+/** Spend ns of CPU time in the given mode. The CPU may be interrupted meanwhile. */
+export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
+  if (ns > 0) yield { op: OP_BURN, ns, mode };
+}
+
+/** A preemption point: the syscall-exit path (exit_to_usermode_loop checks need_resched). */
+export function* preempt_point(): KGen<void> {
+  yield PREEMPT_OP;
+}
+
+/** struct sched_entity (include/linux/sched.h): the CFS part of a task. */
+export interface SchedEntity {
+  vruntime: number;
+  sum_exec_runtime: number;
+  /** When the task last got a CPU (for the slice check). */
+  exec_start: number;
+}
+
+/** Something a CPU can run: a task, or an irq frame pushed on top of one. */
+export interface Runnable {
+  /** Tracer context label: "task nginx[3]", "cpu0 hardirq". */
+  label: string;
+  gen: KGen<unknown> | null;
+  /** Value handed to gen.next() when it resumes (the result of what it yielded). */
+  resume: unknown;
+  /** CPU time still owed before gen may resume (a burn that was interrupted or preempted). */
+  left: number;
+  leftMode: CpuMode;
+  /** What the code yielded while it still owed time: handled once `left` is paid. */
+  pending: Op | null;
+}
+
+/** struct task_struct (include/linux/sched.h): the fields this chapter needs. */
+export interface TaskStruct extends Runnable {
+  pid: number;
+  comm: string;
+  /** TASK_RUNNING, TASK_INTERRUPTIBLE, ...: set by the task itself before it sleeps. */
+  state: number;
+  /** On a run queue (runnable or running). Cleared by deactivate_task when it sleeps. */
+  on_rq: boolean;
+  /** task_cpu(p): the CPU it last ran or is queued on. */
+  cpu: number;
+  se: SchedEntity;
+  /** Voluntary context switches (blocked), as /proc/PID/status voluntary_ctxt_switches. */
+  nvcsw: number;
+  /** Involuntary context switches (preempted), as nonvoluntary_ctxt_switches. */
+  nivcsw: number;
+  files: FilesStruct;
+  /** A signal is pending (signal_pending()). The model's handler is a no-op without SA_RESTART. */
+  sigpending: boolean;
+  /** Model: inside a syscall (not preemptible until syscall exit). */
+  inKernel: boolean;
+  /** Capabilities the model checks (CAP_NET_RAW for SOCK_RAW). */
+  caps: { CAP_NET_RAW: boolean };
+  /** Kernel thread (ksoftirqd): no files, never returns to user space. */
+  kthread: boolean;
+  exitCode: number | null;
+  /** Accounting: CPU time spent in user and kernel mode by this task. */
+  utime: number;
+  stime: number;
+  syscalls: number;
+  /** Model stats: when the task was last woken (-1 when not waiting for a CPU). */
+  wokenAt: number;
+  /** When it last went to sleep (-1 when runnable), and total time asleep. */
+  sleptAt: number;
+  blockedNs: number;
+  /** Tie-break for the CFS tree: FIFO among equal vruntimes. */
+  rqseq: number;
+}
+
+/** A hard-IRQ/softirq context on a CPU (the kernel runs it on the interrupted task's stack). */
+export interface IrqFrame extends Runnable {
+  mode: CpuMode;
+}
+
+/** Per-CPU time, ns, split as /proc/stat does. */
+export interface CpuTime {
+  user: number;
+  sys: number;
+  softirq: number;
+  irq: number;
+  idle: number;
+}
+
+/** struct rq (kernel/sched/sched.h) + the CPU executing it. */
+export interface Rq {
+  cpu: number;
+  /** The task that owns the CPU (rq->curr); the idle task when nothing runs. */
+  curr: TaskStruct;
+  idle: TaskStruct;
+  /** cfs_rq->tasks_timeline: runnable tasks other than curr, by (vruntime, rqseq). */
+  cfs: OrderedSet<TaskStruct>;
+  min_vruntime: number;
+  /** TIF_NEED_RESCHED on curr. */
+  need_resched: boolean;
+  /** Hard-IRQ/softirq frames running on top of curr, innermost last. */
+  irqs: IrqFrame[];
+  /** The burn in progress and who owns it. */
+  burnEv: SimEvent | null;
+  burnOwner: Runnable | null;
+  burnStart: number;
+  burnEnd: number;
+  burnMode: CpuMode;
+  /** CPU time charged by plain functions (charge()) while the current context ran. */
+  debt: number;
+  /** When the CPU went idle (-1 when busy). */
+  idleSince: number;
+  time: CpuTime;
+  /** A pending slice-expiry check for curr. */
+  sliceEv: SimEvent | null;
+  nr_switches: number;
+  /** Per-CPU softirq state (kernel/softirq.c): pending bits, in __do_softirq, ksoftirqd task. */
+  softirq_pending: number;
+  in_softirq: boolean;
+  ksoftirqd: TaskStruct | null;
+}
+
+/** The scheduler's tunables after 4.6's log2(ncpus) scaling (kernel/sched/fair.c). */
+export interface SchedTunables {
+  sched_latency: number;
+  sched_min_granularity: number;
+  sched_wakeup_granularity: number;
+}
+
+export function schedTunables(ncpus: number): SchedTunables {
+  const factor = 1 + Math.floor(Math.log2(Math.min(Math.max(ncpus, 1), 8)));
+  return {
+    sched_latency: 6_000_000 * factor,
+    sched_min_granularity: 750_000 * factor,
+    sched_wakeup_granularity: 1_000_000 * factor,
+  };
+}
+
+function cmpTasks(a: TaskStruct, b: TaskStruct): number {
+  return a.se.vruntime - b.se.vruntime || a.rqseq - b.rqseq;
+}
+
+export function newRq(cpu: number, idle: TaskStruct): Rq {
+  return {
+    cpu, curr: idle, idle, cfs: new OrderedSet<TaskStruct>([], cmpTasks), min_vruntime: 0,
+    need_resched: false, irqs: [], burnEv: null, burnOwner: null, burnStart: 0, burnEnd: 0,
+    burnMode: "sys", debt: 0, idleSince: 0,
+    time: { user: 0, sys: 0, softirq: 0, irq: 0, idle: 0 },
+    sliceEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, ksoftirqd: null,
+  };
+}
+
+/** Runnable tasks on rq, curr included (rq->nr_running). */
+export function nr_running(rq: Rq): number {
+  return rq.cfs.size() + (rq.curr !== rq.idle && rq.curr.on_rq ? 1 : 0);
+}
+
+/** idle_cpu(): nothing runs and nothing waits. */
+export function idle_cpu(rq: Rq): boolean {
+  return rq.curr === rq.idle && rq.cfs.size() === 0;
+}
+
+/** Charge CPU time to whatever runs on the current CPU (for code that is not a generator). */
+export function charge(k: Kernel, ns: number): void {
+  if (k.cpu) k.cpu.debt += ns;
+}
+
+// ---- sleeping and waking (kernel/sched/core.c) ----
+
+/** schedule(): give up the CPU. Sleeps if current->state != TASK_RUNNING. */
+export function* schedule(k: Kernel): KGen<void> {
+  k.tr?.enter("schedule", "schedule()");
+  yield SCHED_OP; // the task stops here and resumes here when scheduled again
+  k.tr?.exit();
+}
+
+/** set_current_state(state) (include/linux/sched.h). */
+export function set_current_state(k: Kernel, state: number): void {
+  k.current.state = state;
+}
+
+/** signal_pending_state(): an interruptible sleeper with a signal does not sleep. */
+export function signal_pending_state(state: number, p: TaskStruct): boolean {
+  return (state & TASK_INTERRUPTIBLE) !== 0 && p.sigpending;
+}
+
+/** try_to_wake_up(p, state, wake_flags): make p runnable if its state matches. Returns 1 if woken. */
+export function try_to_wake_up(k: Kernel, p: TaskStruct, state: number, wake_flags: number): number {
+  if (!(p.state & state)) return 0; // already running, or woken by someone else
+  k.tr?.enter("try_to_wake_up", `try_to_wake_up(p=${p.comm}, state=${taskStateName(state)}, wake_flags=${wake_flags})`);
+  charge(k, k.costs.wakeup);
+  if (p.on_rq) {
+    // ttwu_remote: p set its state but has not reached schedule() yet: it just keeps running.
+    p.state = TASK_RUNNING;
+    k.tr?.leaf("ttwu_remote(p): p->state = TASK_RUNNING", "still on its CPU: no enqueue");
+    k.tr?.exit();
+    return 1;
+  }
+  p.state = TASK_WAKING;
+  const cpu = select_task_rq(k, p);
+  const rq = k.rqs[cpu];
+  p.cpu = cpu;
+  activate_task(k, rq, p, true);
+  p.state = TASK_RUNNING; // ttwu_do_wakeup
+  p.wokenAt = k.now;
+  if (p.sleptAt >= 0) {
+    p.blockedNs += k.now - p.sleptAt;
+    p.sleptAt = -1;
+  }
+  k.stats.wakeups++;
+  k.tr?.leaf(`ttwu_do_activate(rq=cpu${cpu}, p): activate_task; p->state = TASK_RUNNING`);
+  check_preempt_curr(k, rq, p);
+  k.tr?.exit();
+  return 1;
+}
+
+/** default_wake_function: the func of a wait entry whose private is a task. */
+export function default_wake_function(k: Kernel, curr: { private: unknown }, mode: number, wake_flags: number): number {
+  k.tr?.enter("default_wake_function", "default_wake_function(curr, mode, wake_flags, key)");
+  const r = try_to_wake_up(k, curr.private as TaskStruct, mode, wake_flags);
+  k.tr?.exit();
+  return r;
+}
+
+/** wake_up_process(p): wake a sleeping task of either kind. */
+export function wake_up_process(k: Kernel, p: TaskStruct): number {
+  return try_to_wake_up(k, p, TASK_NORMAL, 0);
+}
+
+/** select_task_rq: the previous CPU if idle, else the first idle CPU after it, else the previous one. */
+export function select_task_rq(k: Kernel, p: TaskStruct): number {
+  const n = k.rqs.length;
+  if (idle_cpu(k.rqs[p.cpu])) return p.cpu;
+  for (let i = 1; i < n; i++) {
+    const c = (p.cpu + i) % n;
+    if (idle_cpu(k.rqs[c])) return c;
+  }
+  return p.cpu;
+}
+
+/** activate_task -> enqueue_task_fair -> place_entity. */
+function activate_task(k: Kernel, rq: Rq, p: TaskStruct, wakeup: boolean): void {
+  update_min_vruntime(rq);
+  if (wakeup) {
+    const floor = rq.min_vruntime - k.sched.sched_latency / 2; // GENTLE_FAIR_SLEEPERS
+    if (p.se.vruntime < floor) p.se.vruntime = floor;
+  }
+  p.on_rq = true;
+  p.rqseq = k.rqseqNext++;
+  rq.cfs.insert(p);
+  armSlice(k, rq);
+}
+
+/** deactivate_task: p leaves the run queue (it is going to sleep). */
+function deactivate_task(rq: Rq, p: TaskStruct): void {
+  p.on_rq = false;
+  void rq;
+}
+
+function update_min_vruntime(rq: Rq): void {
+  let v = rq.curr !== rq.idle && rq.curr.on_rq ? rq.curr.se.vruntime : Infinity;
+  const left = rq.cfs.front();
+  if (left && left.se.vruntime < v) v = left.se.vruntime;
+  if (v !== Infinity && v > rq.min_vruntime) rq.min_vruntime = v;
+}
+
+/** check_preempt_curr -> check_preempt_wakeup (kernel/sched/fair.c). */
+function check_preempt_curr(k: Kernel, rq: Rq, p: TaskStruct): void {
+  const curr = rq.curr;
+  if (curr === rq.idle) {
+    resched_curr(k, rq);
+    return;
+  }
+  if (rq.burnOwner === curr) update_curr(k, rq); // bring curr's vruntime up to now
+  if (curr.se.vruntime - p.se.vruntime > k.sched.sched_wakeup_granularity) resched_curr(k, rq);
+}
+
+/** resched_curr: set TIF_NEED_RESCHED; a remote CPU gets a reschedule IPI. */
+export function resched_curr(k: Kernel, rq: Rq): void {
+  if (rq.need_resched) return;
+  rq.need_resched = true;
+  if (k.cpu !== rq) k.engine.at(k.now, reschedIpi, { k, rq });
+}
+
+/** The reschedule IPI: an idle CPU wakes up; user code is preempted at once. */
+function reschedIpi(a: { k: Kernel; rq: Rq }): void {
+  const { k, rq } = a;
+  if (!rq.need_resched || rq.irqs.length > 0) return; // irq exit will look at need_resched
+  if (rq.burnEv === null) {
+    cpuRun(k, rq); // idle: schedule() from the idle loop
+  } else if (rq.burnOwner === rq.curr && rq.burnMode === "user") {
+    pauseBurn(k, rq);
+    cpuRun(k, rq);
+  }
+}
+
+/** update_curr: charge the running slice to curr's vruntime (done at every burn boundary). */
+function update_curr(k: Kernel, rq: Rq): void {
+  if (rq.burnOwner !== rq.curr || rq.curr === rq.idle || rq.burnEv === null) return;
+  const dt = k.now - rq.burnStart;
+  account(k, rq, rq.burnOwner, rq.burnMode, dt);
+  rq.burnStart = k.now;
+}
+
+function sliceNs(k: Kernel, rq: Rq): number {
+  const nr = Math.max(1, nr_running(rq));
+  const { sched_latency, sched_min_granularity } = k.sched;
+  const period = nr > sched_latency / sched_min_granularity ? nr * sched_min_granularity : sched_latency;
+  return Math.max(period / nr, sched_min_granularity);
+}
+
+/** Arm curr's slice-expiry check when someone waits behind it (check_preempt_tick). */
+function armSlice(k: Kernel, rq: Rq): void {
+  if (rq.sliceEv || rq.curr === rq.idle || rq.cfs.size() === 0) return;
+  const at = Math.max(k.now, rq.curr.se.exec_start + sliceNs(k, rq));
+  rq.sliceEv = k.engine.at(at, sliceExpired, { k, rq, p: rq.curr });
+}
+
+function sliceExpired(a: { k: Kernel; rq: Rq; p: TaskStruct }): void {
+  const { k, rq, p } = a;
+  rq.sliceEv = null;
+  if (rq.curr === p && rq.cfs.size() > 0) resched_curr(k, rq);
+}
+
+/** __schedule(preempt): pick the next task; count and perform the context switch. */
+export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
+  const prev = rq.curr;
+  const now = k.now;
+  let voluntary = false;
+  if (!preempt && prev.state !== TASK_RUNNING) {
+    if (signal_pending_state(prev.state, prev)) {
+      prev.state = TASK_RUNNING; // a pending signal: don't sleep, return to the caller
+    } else {
+      deactivate_task(rq, prev);
+      prev.sleptAt = now;
+      voluntary = true;
+    }
+  }
+  rq.need_resched = false;
+  if (rq.sliceEv) {
+    k.engine.cancel(rq.sliceEv);
+    rq.sliceEv = null;
+  }
+  if (prev !== rq.idle && prev.on_rq) {
+    prev.rqseq = k.rqseqNext++;
+    rq.cfs.insert(prev); // put_prev_task_fair
+  }
+  update_min_vruntime(rq);
+  const next = rq.cfs.front() ?? rq.idle;
+  if (next !== rq.idle) rq.cfs.eraseElementByKey(next);
+  if (next === prev) {
+    k.tr?.leaf("__schedule(): next == prev, no switch");
+    return;
+  }
+  if (voluntary) prev.nvcsw++;
+  else prev.nivcsw++;
+  rq.nr_switches++;
+  k.stats.contextSwitches++;
+  k.tr?.leaf(
+    `context_switch(rq=cpu${rq.cpu}, prev=${prev.comm}, next=${next.comm})`,
+    voluntary ? "<== 进程上下文切换 (prev blocked: nvcsw++)" : "<== 进程上下文切换 (prev preempted: nivcsw++)",
+    "context_switch",
+  );
+  rq.curr = next;
+  next.cpu = rq.cpu;
+  next.se.exec_start = now;
+  // The switch itself costs CPU time before next's code continues.
+  next.left += k.costs.ctxSwitch;
+  next.leftMode = "sys";
+  if (next.wokenAt >= 0) {
+    k.stats.runqLatency.push(now - next.wokenAt); // bcc runqlat: wakeup -> on CPU
+    next.wokenAt = -1;
+  }
+  if (voluntary || prev === rq.idle) {
+    // nothing to do: prev sleeps, or the idle loop yields
+  } else {
+    prev.wokenAt = now; // preempted: runqlat also counts its wait (bcc traces sched_switch)
+  }
+  armSlice(k, rq);
+}
+
+// ---- the CPU executor (model) ----
+
+/** Account dt ns of CPU time in mode to the CPU and, for tasks, to the task's utime/stime/vruntime. */
+function account(k: Kernel, rq: Rq, owner: Runnable | null, mode: CpuMode, dt: number): void {
+  if (dt <= 0) return;
+  rq.time[mode] += dt;
+  if (owner && owner === rq.curr && owner !== rq.idle) {
+    const p = owner as TaskStruct;
+    if (mode === "user") p.utime += dt;
+    else p.stime += dt;
+    p.se.sum_exec_runtime += dt;
+    p.se.vruntime += dt;
+  }
+}
+
+function startBurn(k: Kernel, rq: Rq, owner: Runnable, ns: number, mode: CpuMode): void {
+  rq.burnOwner = owner;
+  rq.burnStart = k.now;
+  rq.burnEnd = k.now + ns;
+  rq.burnMode = mode;
+  rq.burnEv = k.engine.at(rq.burnEnd, burnDone, { k, rq });
+}
+
+function burnDone(a: { k: Kernel; rq: Rq }): void {
+  const { k, rq } = a;
+  account(k, rq, rq.burnOwner, rq.burnMode, k.now - rq.burnStart);
+  rq.burnEv = null;
+  rq.burnOwner = null;
+  cpuRun(k, rq);
+}
+
+/** Stop the burn in progress; its owner keeps the remainder in `left`. */
+function pauseBurn(k: Kernel, rq: Rq): void {
+  const owner = rq.burnOwner!;
+  account(k, rq, owner, rq.burnMode, k.now - rq.burnStart);
+  owner.left += rq.burnEnd - k.now;
+  owner.leftMode = rq.burnMode;
+  k.engine.cancel(rq.burnEv);
+  rq.burnEv = null;
+  rq.burnOwner = null;
+}
+
+/** Push an interrupt frame on a CPU and run it now (do_IRQ). Called from an engine event. */
+export function cpuInterrupt(k: Kernel, rq: Rq, frame: IrqFrame): void {
+  if (rq.burnEv) pauseBurn(k, rq);
+  else if (rq.idleSince >= 0) {
+    rq.time.idle += k.now - rq.idleSince;
+    rq.idleSince = -1;
+  }
+  rq.irqs.push(frame);
+  cpuRun(k, rq);
+}
+
+/** Run the CPU until its top context burns time, sleeps with nothing else to run, or idles. */
+export function cpuRun(k: Kernel, rq: Rq): void {
+  if (rq.idleSince >= 0) {
+    rq.time.idle += k.now - rq.idleSince;
+    rq.idleSince = -1;
+  }
+  for (;;) {
+    const frame = rq.irqs.length > 0 ? rq.irqs[rq.irqs.length - 1] : null;
+    const r: Runnable = frame ?? rq.curr;
+    if (r.left > 0) {
+      // Returning to user code with need_resched set: preempt before the rest of the burn.
+      if (!frame && rq.need_resched && r.leftMode === "user" && r !== rq.idle) {
+        __schedule(k, rq, true);
+        continue;
+      }
+      const ns = r.left;
+      r.left = 0;
+      startBurn(k, rq, r, ns, r.leftMode);
+      return;
+    }
+    let op = r.pending;
+    if (op) {
+      r.pending = null;
+    } else {
+      if (!frame && rq.need_resched && (r === rq.idle || !(r as TaskStruct).inKernel)) {
+        __schedule(k, rq, true);
+        continue;
+      }
+      if (r.gen === null) {
+        rq.idleSince = k.now; // the idle task: wait for an interrupt or a reschedule IPI
+        return;
+      }
+      k.cpu = rq;
+      k.current = rq.curr;
+      k.tr?.setContext(r.label);
+      const res = r.gen.next(r.resume);
+      r.resume = undefined;
+      k.cpu = null;
+      if (rq.debt > 0) {
+        // time charged by plain functions is paid before whatever the code yielded
+        r.left += rq.debt;
+        r.leftMode = frame ? frame.mode : "sys";
+        rq.debt = 0;
+      }
+      op = res.done ? EXIT_OP : res.value;
+      if (r.left > 0) {
+        r.pending = op;
+        continue;
+      }
+    }
+    if (op.op === OP_BURN) {
+      r.left = op.ns;
+      r.leftMode = op.mode;
+    } else if (op.op === OP_SCHED) {
+      if (frame) throw new Error(`schedule() called in interrupt context (${frame.label})`);
+      __schedule(k, rq, false);
+    } else if (op.op === OP_EXIT) {
+      if (frame) rq.irqs.pop(); // irq return: back to the interrupted context
+      else do_exit(k, rq, r as TaskStruct);
+    }
+    // OP_PREEMPT: loop back to the preemption check
+  }
+}
+
+/** do_exit: the program returned. Files are closed, the task is gone. */
+function do_exit(k: Kernel, rq: Rq, p: TaskStruct): void {
+  k.exitTask(p);
+  p.state = TASK_DEAD;
+  p.gen = null;
+  __schedule(k, rq, false);
+}

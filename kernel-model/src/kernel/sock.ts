@@ -1,0 +1,310 @@
+// sock.ts: struct sock and its generic routines.
+// Linux 4.6.2: net/core/sock.c, include/net/sock.h. Book: §3.2-§3.4.
+//
+// Interface:
+// * sk_alloc(family, prot) allocates the protocol's sock (tcp_sock, udp_sock) with sk_prot set.
+// * sock_init_data(sock, sk) links sk to sock, shares the wait queue (sk->sk_wq = sock->wq)
+//   and installs the default callbacks: sk_data_ready = sock_def_readable, ...
+// * sock_def_readable(sk) wakes whatever waits on sk_sleep(sk): blocked readers, epoll's
+//   ep_poll_callback entries. Runs in softirq via sk->sk_data_ready, or in process context
+//   when release_sock processes the backlog.
+// * lock_sock / release_sock: sk_lock.owned; while owned, softirq puts segments on sk_backlog,
+//   and release_sock runs them through sk_backlog_rcv.
+//
+// Model vs kernel:
+// * No sk_lock.slock, RCU or barriers: one event at a time. lock_sock never sleeps (owners
+//   never contend in the scenarios; a contended lock_sock would wait on sk_lock.wq).
+// * Memory: sk_rmem_alloc counts skb truesize as the kernel does; no sk_forward_alloc.
+
+import type { Kernel } from "./kernel";
+import type { Socket, SocketWq } from "./socket";
+import type { WaitQueueHead } from "./wait";
+import { wake_up_interruptible_all, wake_up_interruptible_poll, wake_up_interruptible_sync_poll, wq_has_sleeper } from "./wait";
+import { charge, type KGen } from "./sched";
+import { ENOBUFS } from "./errno";
+
+// include/net/tcp_states.h
+export const TCP_ESTABLISHED = 1;
+export const TCP_SYN_SENT = 2;
+export const TCP_SYN_RECV = 3;
+export const TCP_FIN_WAIT1 = 4;
+export const TCP_FIN_WAIT2 = 5;
+export const TCP_TIME_WAIT = 6;
+export const TCP_CLOSE = 7;
+export const TCP_CLOSE_WAIT = 8;
+export const TCP_LAST_ACK = 9;
+export const TCP_LISTEN = 10;
+export const TCP_CLOSING = 11;
+export const TCP_NEW_SYN_RECV = 12;
+
+// include/uapi/asm-generic/poll.h
+export const POLLIN = 0x0001;
+export const POLLPRI = 0x0002;
+export const POLLOUT = 0x0004;
+export const POLLERR = 0x0008;
+export const POLLHUP = 0x0010;
+export const POLLNVAL = 0x0020;
+export const POLLRDNORM = 0x0040;
+export const POLLRDBAND = 0x0080;
+export const POLLWRNORM = 0x0100;
+export const POLLWRBAND = 0x0200;
+export const POLLRDHUP = 0x2000;
+
+// include/net/sock.h
+export const RCV_SHUTDOWN = 1;
+export const SEND_SHUTDOWN = 2;
+export const SHUTDOWN_MASK = 3;
+/** sock_flag() bits (enum sock_flags). */
+export const SOCK_DEAD = 1 << 0;
+export const SOCK_DONE = 1 << 1;
+/** socket_wq->flags bit (sk_set_bit). */
+export const SOCKWQ_ASYNC_WAITDATA = 1;
+
+/** struct sk_buff (include/linux/skbuff.h), reduced to what the receive path needs. */
+export interface SkBuff {
+  /** Payload bytes (after the headers are pulled). */
+  len: number;
+  /** Bytes charged to sk_rmem_alloc (skb_set_owner_r): len + SKB_TRUESIZE overhead. */
+  truesize: number;
+  /** TCP: TCP_SKB_CB(skb)->seq / end_seq; FIN flag. */
+  seq: number;
+  end_seq: number;
+  fin: boolean;
+  /** Model: when the frame reached the NIC (for end-to-end latency), and the message id. */
+  tstamp: number;
+  msgId: number;
+  /** Model: the flow (4-tuple) this belongs to. */
+  flow: unknown;
+}
+
+/** struct proto (include/net/sock.h): the transport's operations. */
+export interface Proto {
+  /** "TCP", "UDP": also the dentry name of the socket's file. */
+  name: string;
+  /** Model: sk_prot_alloc of obj_size: builds the protocol's sock (tcp_sock, udp_sock). */
+  alloc: (k: Kernel) => Sock;
+  init: ((k: Kernel, sk: Sock) => number) | null;
+  close: (k: Kernel, sk: Sock, timeout: number) => void;
+  recvmsg: ((k: Kernel, sk: Sock, msg: import("./socket").Msghdr, len: number, nonblock: number, flags: number) => KGen<number>) | null;
+  backlog_rcv: ((k: Kernel, sk: Sock, skb: SkBuff) => number) | null;
+  [op: string]: unknown;
+}
+
+/** socket_lock_t (include/net/sock.h). */
+export interface SocketLock {
+  /** 1 while a process is between lock_sock and release_sock: sock_owned_by_user(). */
+  owned: number;
+  wq: WaitQueueHead | null;
+}
+
+/** struct sock (include/net/sock.h): the fields this chapter uses. */
+export interface Sock {
+  /** Model: a serial number for diagrams and traces. */
+  id: number;
+  sk_family: number;
+  /** TCP_* state (TCP_CLOSE after creation; UDP uses TCP_CLOSE/TCP_ESTABLISHED too). */
+  sk_state: number;
+  sk_prot: Proto;
+  sk_prot_creator: Proto;
+  sk_refcnt: number;
+  sk_lock: SocketLock;
+  /** In-order data for the reader: appended in softirq (tcp_queue_rcv, sock_queue_rcv_skb),
+   *  drained by the process (tcp_recvmsg, udp_recvmsg). */
+  sk_receive_queue: SkBuff[];
+  /** sk_backlog: segments that arrived while the process owned the lock; rmem_alloc is
+   *  sk_rmem_alloc (bytes of truesize charged to the receive queue). */
+  sk_backlog: { rmem_alloc: number; len: number; queue: SkBuff[] };
+  /** Packets dropped because a queue was full (sk_drops). */
+  sk_drops: number;
+  sk_rcvbuf: number;
+  sk_sndbuf: number;
+  /** == sock->wq after sock_init_data / sock_graft; null for an accepted child until grafted. */
+  sk_wq: SocketWq | null;
+  sk_shutdown: number;
+  sk_protocol: number;
+  sk_type: number;
+  /** SO_RCVLOWAT (default 1). */
+  sk_rcvlowat: number;
+  sk_err: number;
+  /** SO_RCVTIMEO in ns (MAX_SCHEDULE_TIMEOUT = forever). */
+  sk_rcvtimeo: number;
+  sk_sndtimeo: number;
+  sk_socket: Socket | null;
+  /** sock_flag bits: SOCK_DEAD, SOCK_DONE. */
+  sk_flags: number;
+  sk_state_change: (k: Kernel, sk: Sock) => void;
+  /** sock_def_readable: called when data is queued (softirq or release_sock). */
+  sk_data_ready: (k: Kernel, sk: Sock) => void;
+  sk_write_space: (k: Kernel, sk: Sock) => void;
+  sk_error_report: (k: Kernel, sk: Sock) => void;
+  /** = sk_prot->backlog_rcv: tcp_v4_do_rcv | __udp_queue_rcv_skb. */
+  sk_backlog_rcv: ((k: Kernel, sk: Sock, skb: SkBuff) => number) | null;
+  /** inet_sock: local port (inet_num) and the connected peer, when any. */
+  inet_num: number;
+  inet_daddr: string;
+  inet_dport: number;
+}
+
+/** A sock with every field at its zero value; protocols extend it (tcp_sock, udp_sock). */
+export function sk_zero(k: Kernel, prot: Proto): Sock {
+  return {
+    id: ++k.socksCreated, sk_family: 0, sk_state: TCP_CLOSE, sk_prot: prot, sk_prot_creator: prot, sk_refcnt: 0,
+    sk_lock: { owned: 0, wq: null }, sk_receive_queue: [], sk_backlog: { rmem_alloc: 0, len: 0, queue: [] },
+    sk_drops: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
+    sk_rcvlowat: 0, sk_err: 0, sk_rcvtimeo: 0, sk_sndtimeo: 0, sk_socket: null, sk_flags: 0,
+    sk_state_change: sock_def_wakeup, sk_data_ready: sock_def_readable, sk_write_space: sock_def_write_space,
+    sk_error_report: sock_def_error_report, sk_backlog_rcv: null, inet_num: 0, inet_daddr: "", inet_dport: 0,
+  };
+}
+
+/** sk_alloc(net, family, priority, prot, kern): sk_prot_alloc + sk_prot = sk_prot_creator = prot. */
+export function sk_alloc(k: Kernel, family: number, prot: Proto): Sock {
+  k.tr?.leaf("sk = sk_alloc(net, PF_INET, GFP_KERNEL, answer_prot, kern)", "创建sk对象，并设置sk.sk_prot=answer_prot", "sk_alloc");
+  const sk = prot.alloc(k); // sk_prot_alloc(prot, priority | __GFP_ZERO)
+  sk.sk_family = family;
+  sk.sk_prot = sk.sk_prot_creator = prot;
+  sk.sk_refcnt = 1;
+  k.socks_alive++;
+  return sk;
+}
+
+/** sk_free: the last reference to the sock is gone. */
+export function sk_free(k: Kernel, sk: Sock): void {
+  sk.sk_flags |= SOCK_DEAD;
+  sk.sk_receive_queue.length = 0;
+  sk.sk_backlog.queue.length = 0;
+  sk.sk_backlog.rmem_alloc = 0;
+  k.socks_alive--;
+  k.stats.socksFreed++;
+}
+
+/** sock_init_data(sock, sk): queues, buffer sizes, the shared wait queue and the callbacks. */
+export function sock_init_data(k: Kernel, sock: Socket | null, sk: Sock): void {
+  k.tr?.enter("sock_init_data", "sock_init_data(sock, sk)");
+  sk.sk_receive_queue = []; // skb_queue_head_init
+  sk.sk_rcvbuf = k.sysctl.rmem_default;
+  sk.sk_sndbuf = k.sysctl.wmem_default;
+  sk.sk_state = TCP_CLOSE;
+  sk.sk_socket = sock; // sk_set_socket
+  if (sock) {
+    sk.sk_type = sock.type;
+    sk.sk_wq = sock.wq;
+    sock.sk = sk;
+    k.tr?.leaf("sk->sk_wq = sock->wq; sock->sk = sk", "shared wait queue: sk_sleep(sk) == &sock->wq->wait");
+  } else {
+    sk.sk_wq = null;
+  }
+  sk.sk_state_change = sock_def_wakeup;
+  sk.sk_data_ready = sock_def_readable;
+  sk.sk_write_space = sock_def_write_space;
+  sk.sk_error_report = sock_def_error_report;
+  k.tr?.leaf("sk->sk_data_ready = sock_def_readable", "软中断收到数据包会调用此函数唤醒等待的进程");
+  sk.sk_rcvlowat = 1;
+  sk.sk_rcvtimeo = sk.sk_sndtimeo = Number.MAX_SAFE_INTEGER; // MAX_SCHEDULE_TIMEOUT
+  sk.sk_refcnt = 1;
+  sk.sk_drops = 0;
+  k.tr?.exit();
+}
+
+/** sk_sleep(sk): &sk->sk_wq->wait, the queue readers sleep on. */
+export function sk_sleep(sk: Sock): WaitQueueHead {
+  if (!sk.sk_wq) throw new Error(`sk_sleep: sock ${sk.id} has no sk_wq (not grafted)`);
+  return sk.sk_wq.wait;
+}
+
+/** skwq_has_sleeper(wq): true when ANY entry is queued (an epoll callback counts). */
+export function skwq_has_sleeper(wq: SocketWq | null): boolean {
+  return wq !== null && wq_has_sleeper(wq.wait);
+}
+
+/** sock_def_readable: sk->sk_data_ready by default. Wakes one exclusive waiter and every
+ *  non-exclusive one (wake_up_interruptible_sync_poll, nr_exclusive = 1). */
+export function sock_def_readable(k: Kernel, sk: Sock): void {
+  k.tr?.enter("sock_def_readable", "sk->sk_data_ready(sk) = sock_def_readable(sk)");
+  const wq = sk.sk_wq; // rcu_dereference(sk->sk_wq)
+  if (skwq_has_sleeper(wq)) {
+    k.tr?.leaf("skwq_has_sleeper(wq): true", "有进程（或 epoll 回调）在等待队列上");
+    wake_up_interruptible_sync_poll(k, wq!.wait, POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND);
+  } else {
+    k.tr?.leaf("skwq_has_sleeper(wq): false", "nobody waits: no wakeup");
+  }
+  k.tr?.exit();
+}
+
+/** sock_def_wakeup: sk_state_change by default (FIN, tcp_done): wakes every waiter, key NULL. */
+export function sock_def_wakeup(k: Kernel, sk: Sock): void {
+  k.tr?.enter("sock_def_wakeup", "sk->sk_state_change(sk) = sock_def_wakeup(sk)");
+  if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_all(k, sk.sk_wq!.wait);
+  k.tr?.exit();
+}
+
+/** sock_def_error_report: sk_error_report by default (RST): POLLERR. */
+export function sock_def_error_report(k: Kernel, sk: Sock): void {
+  k.tr?.enter("sock_def_error_report", "sk->sk_error_report(sk) = sock_def_error_report(sk)");
+  if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_poll(k, sk.sk_wq!.wait, POLLERR);
+  k.tr?.exit();
+}
+
+/** sock_def_write_space: sk_write_space by default. The model never fills a send buffer. */
+export function sock_def_write_space(k: Kernel, sk: Sock): void {
+  if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_sync_poll(k, sk.sk_wq!.wait, POLLOUT | POLLWRNORM | POLLWRBAND);
+}
+
+/** sock_owned_by_user(sk): a process holds the socket lock. */
+export function sock_owned_by_user(sk: Sock): boolean {
+  return sk.sk_lock.owned !== 0;
+}
+
+/** lock_sock(sk): the process owns the socket; softirq now diverts segments to sk_backlog. */
+export function lock_sock(k: Kernel, sk: Sock): void {
+  k.tr?.leaf("lock_sock(sk)", "sk_lock.owned = 1: softirq now queues to sk_backlog", "lock_sock");
+  sk.sk_lock.owned = 1;
+}
+
+/** release_sock(sk): process the backlog (sk_backlog_rcv per skb), then drop ownership. */
+export function release_sock(k: Kernel, sk: Sock): void {
+  const bl = sk.sk_backlog;
+  if (bl.queue.length > 0) {
+    k.tr?.enter("release_sock", "release_sock(sk)", "sk_backlog non-empty: __release_sock");
+    k.tr?.enter("__release_sock", "__release_sock(sk)");
+    while (bl.queue.length > 0) {
+      const skbs = bl.queue.splice(0);
+      for (const skb of skbs) {
+        charge(k, k.costs.tcpSegment);
+        sk.sk_backlog_rcv?.(k, sk, skb);
+      }
+    }
+    bl.len = 0;
+    k.tr?.exit();
+    k.tr?.exit();
+  } else {
+    k.tr?.leaf("release_sock(sk)", "sk_lock.owned = 0", "release_sock");
+  }
+  sk.sk_lock.owned = 0;
+}
+
+/** sk_rcvqueues_full(sk, limit): rmem_alloc + backlog.len > limit. */
+export function sk_rcvqueues_full(sk: Sock, limit: number): boolean {
+  return sk.sk_backlog.rmem_alloc + sk.sk_backlog.len > limit;
+}
+
+/** sk_add_backlog(sk, skb, limit): -ENOBUFS when full (the caller drops and counts). */
+export function sk_add_backlog(sk: Sock, skb: SkBuff, limit: number): number {
+  if (sk_rcvqueues_full(sk, limit)) return -ENOBUFS;
+  sk.sk_backlog.queue.push(skb); // __sk_add_backlog
+  sk.sk_backlog.len += skb.truesize;
+  return 0;
+}
+
+/** skb_set_owner_r: charge skb->truesize to sk_rmem_alloc. */
+export function skb_set_owner_r(skb: SkBuff, sk: Sock): void {
+  sk.sk_backlog.rmem_alloc += skb.truesize;
+}
+
+/** sk_eat_skb / skb_free: unlink from the receive queue and uncharge. */
+export function sk_eat_skb(sk: Sock, skb: SkBuff): void {
+  const q = sk.sk_receive_queue;
+  if (q[0] === skb) q.shift();
+  else q.splice(q.indexOf(skb), 1);
+  sk.sk_backlog.rmem_alloc -= skb.truesize;
+}

@@ -1,0 +1,293 @@
+// socket.ts: struct socket, the socket syscalls and the socket file.
+// Linux 4.6.2: net/socket.c, include/linux/net.h. Book: §3.2 (socket的直接创建), §3.3 (recv).
+//
+// Interface:
+// * SYSC_socket -> sock_create -> __sock_create -> sock_alloc, net_families[family]->create
+//   (= inet_create), then sock_map_fd -> sock_alloc_file + fd_install.
+// * socket_file_ops: read_iter = sock_read_iter, poll = sock_poll, release = sock_close.
+// * sock_recvmsg -> sock_recvmsg_nosec -> sock->ops->recvmsg (inet_recvmsg).
+// * sockfd_lookup_light(fd) for the socket syscalls: -EBADF / -ENOTSOCK.
+// * sock_release(sock): sock->ops->release (inet_release -> sk_prot->close), then the socket.
+//
+// Error order (reference §5): flags -> EINVAL; family -> EAFNOSUPPORT; type -> EINVAL;
+// unregistered family -> EAFNOSUPPORT; inet_create's own; then EMFILE from sock_map_fd. On any
+// error nothing stays allocated: sock_release frees the socket and its sock, the fd is returned.
+//
+// Model vs kernel: no LSM hooks (security_* return 0), no module loading (request_module finds
+// nothing), only PF_INET is registered (a kernel without IPv6, UNIX or PACKET sockets).
+
+import type { Kernel } from "./kernel";
+import type { KGen } from "./sched";
+import type { Sock } from "./sock";
+import {
+  alloc_file, fd_install, fdget, get_unused_fd_flags, put_unused_fd, FMODE_READ, FMODE_WRITE,
+  O_CLOEXEC, O_NONBLOCK, O_RDWR, type File, type FileOperations, type IovIter, type Kiocb, type PollTable,
+} from "./fs";
+import { init_waitqueue_head, type WaitQueueHead } from "./wait";
+import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE } from "./errno";
+
+// include/linux/socket.h, include/linux/net.h, include/uapi/linux/in.h
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const PF_INET = AF_INET;
+export const AF_INET6 = 10;
+export const AF_PACKET = 17;
+export const PF_PACKET = AF_PACKET;
+/** NPROTO = AF_MAX in 4.6. */
+export const NPROTO = 42;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_RDM = 4;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_DCCP = 6;
+export const SOCK_PACKET = 10;
+export const SOCK_MAX = 11;
+export const SOCK_TYPE_MASK = 0xf;
+export const SOCK_NONBLOCK = O_NONBLOCK;
+export const SOCK_CLOEXEC = O_CLOEXEC;
+export const IPPROTO_IP = 0;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_MAX = 256;
+// include/linux/socket.h: recv flags
+export const MSG_PEEK = 0x2;
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_WAITALL = 0x100;
+
+/** socket_state (include/uapi/linux/net.h). */
+export const SS_FREE = 0;
+export const SS_UNCONNECTED = 1;
+export const SS_CONNECTING = 2;
+export const SS_CONNECTED = 3;
+export const SS_DISCONNECTING = 4;
+
+/** struct socket_wq (include/linux/net.h): the wait queue that sk_sleep(sk) returns. */
+export interface SocketWq {
+  /** Readers (sk_wait_data), epoll's ep_poll_callback entries, poll/select callers. */
+  wait: WaitQueueHead;
+  fasync_list: null;
+  /** SOCKWQ_ASYNC_NOSPACE(0), SOCKWQ_ASYNC_WAITDATA(1). */
+  flags: number;
+}
+
+/** struct msghdr (include/linux/socket.h), reduced to what recvmsg uses. */
+export interface Msghdr {
+  msg_flags: number;
+  msg_iter: IovIter;
+}
+
+/** struct proto_ops (include/linux/net.h): the BSD-socket-layer operations of a family/type. */
+export interface ProtoOps {
+  name: string;
+  family: number;
+  release: (k: Kernel, sock: Socket) => number;
+  poll: ((k: Kernel, file: File, sock: Socket, pt: PollTable | null) => number) | null;
+  recvmsg: ((k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number) => KGen<number>) | null;
+  [op: string]: unknown;
+}
+
+/** struct socket (include/linux/net.h): the BSD socket the file points at. */
+export interface Socket {
+  /** SS_UNCONNECTED after socket(); SS_CONNECTED after connect/accept. */
+  state: number;
+  type: number;
+  flags: number;
+  /** Shared with sk->sk_wq by sock_init_data: sk_sleep(sk) == &sock->wq->wait. */
+  wq: SocketWq;
+  /** Back pointer: file->private_data == this socket. */
+  file: File | null;
+  sk: Sock | null;
+  /** inet_stream_ops (TCP), inet_dgram_ops (UDP), inet_sockraw_ops (raw). */
+  ops: ProtoOps | null;
+}
+
+/** struct net_proto_family (include/linux/net.h). */
+export interface NetProtoFamily {
+  family: number;
+  create: (k: Kernel, sock: Socket, protocol: number, kern: number) => number;
+}
+
+export const socket_file_ops: FileOperations = {
+  name: "socket_file_ops",
+  read_iter: sock_read_iter,
+  poll: sock_poll,
+  release: sock_close,
+};
+
+/** sock_register: net_families[ops->family] = ops (inet_init does it for PF_INET at boot). */
+export function sock_register(k: Kernel, ops: NetProtoFamily): void {
+  k.net_families[ops.family] = ops;
+}
+
+/** sock_alloc: a new struct socket (in sockfs, with its inode). Book erratum: a socket, not a sock. */
+export function sock_alloc(k: Kernel): Socket {
+  k.tr?.enter("sock_alloc", "sock = sock_alloc()", "创建socket对象");
+  k.tr?.leaf("sock_alloc_inode(sb): socket_alloc = {socket, vfs_inode}; wq = kmalloc(socket_wq); init_waitqueue_head(&wq->wait)", undefined, "sock_alloc_inode");
+  const sock: Socket = {
+    state: SS_UNCONNECTED, type: 0, flags: 0,
+    wq: { wait: init_waitqueue_head(`sock${k.socketsCreated + 1}->wq->wait`), fasync_list: null, flags: 0 },
+    file: null, sk: null, ops: null,
+  };
+  k.socketsCreated++;
+  k.sockets_in_use++;
+  k.tr?.exit();
+  return sock;
+}
+
+/** sock_release: close the protocol side (ops->release), then free the socket. */
+export function sock_release(k: Kernel, sock: Socket): void {
+  k.tr?.enter("sock_release", "sock_release(sock)");
+  if (sock.ops) {
+    sock.ops.release(k, sock);
+    sock.ops = null;
+  }
+  k.sockets_in_use--;
+  sock.file = null;
+  sock.state = SS_FREE;
+  k.tr?.exit();
+}
+
+/** __sock_create(net, family, type, protocol, res, kern). */
+export function __sock_create(k: Kernel, family: number, type: number, protocol: number, kern: number): Socket | number {
+  k.tr?.enter("__sock_create", `__sock_create(net, family, type, protocol, res, ${kern})`);
+  try {
+    if (family < 0 || family >= NPROTO) return -EAFNOSUPPORT;
+    if (type < 0 || type >= SOCK_MAX) return -EINVAL;
+    if (family === PF_INET && type === SOCK_PACKET) family = PF_PACKET; // compat, with a warning
+    const sock = sock_alloc(k);
+    sock.type = type;
+    const pf = k.net_families[family] ?? null;
+    k.tr?.leaf("pf = rcu_dereference(net_families[family])", "通过family获取对应的协议族");
+    if (!pf) {
+      sock_release(k, sock);
+      return -EAFNOSUPPORT;
+    }
+    k.tr?.enter("", "pf->create(net, sock, protocol, kern)", "调用协议族的create函数，即inet_create");
+    const err = pf.create(k, sock, protocol, kern);
+    k.tr?.exit();
+    if (err < 0) {
+      sock.ops = null; // out_module_put: inet_create already released any sk it built
+      sock_release(k, sock); // out_sock_release
+      return err;
+    }
+    return sock;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** sock_create(family, type, protocol, &sock): __sock_create in the caller's netns, kern = 0. */
+export function sock_create(k: Kernel, family: number, type: number, protocol: number): Socket | number {
+  k.tr?.enter("sock_create", "sock_create(family, type, protocol, &sock)");
+  const r = __sock_create(k, family, type, protocol, 0);
+  k.tr?.exit();
+  return r;
+}
+
+/** sock_alloc_file: the struct file of a socket: f_op = &socket_file_ops, private_data = sock. */
+export function sock_alloc_file(k: Kernel, sock: Socket, flags: number): File {
+  k.tr?.enter("sock_alloc_file", "newfile = sock_alloc_file(sock, flags, NULL)");
+  const name = sock.sk ? sock.sk.sk_prot_creator.name : "";
+  const file = alloc_file(k, name, FMODE_READ | FMODE_WRITE, socket_file_ops, sock);
+  sock.file = file;
+  file.f_flags = O_RDWR | (flags & O_NONBLOCK);
+  k.tr?.leaf("sock->file = file; file->private_data = sock", "struct file -> struct socket");
+  k.tr?.exit();
+  return file;
+}
+
+/** sock_map_fd: an fd and a file for the socket. */
+export function sock_map_fd(k: Kernel, sock: Socket, flags: number): number {
+  k.tr?.enter("sock_map_fd", "sock_map_fd(sock, flags & (O_CLOEXEC | O_NONBLOCK))");
+  try {
+    const fd = get_unused_fd_flags(k, flags);
+    if (fd < 0) return fd;
+    const file = sock_alloc_file(k, sock, flags);
+    if (!file) {
+      put_unused_fd(k, fd);
+      return -EINVAL;
+    }
+    fd_install(k, fd, file);
+    return fd;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE3(socket, family, type, protocol). */
+export function SYSC_socket(k: Kernel, family: number, type: number, protocol: number): number {
+  k.tr?.enter("SYSC_socket", `SYSC_socket(family = ${family}, type = ${type}, protocol = ${protocol})`);
+  try {
+    const flags = type & ~SOCK_TYPE_MASK;
+    if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -EINVAL;
+    type &= SOCK_TYPE_MASK;
+    const sock = sock_create(k, family, type, protocol);
+    if (typeof sock === "number") return sock;
+    const fd = sock_map_fd(k, sock, flags & (O_CLOEXEC | O_NONBLOCK));
+    if (fd < 0) sock_release(k, sock); // out_release
+    return fd;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** sock_from_file: the socket of a socket file, else -ENOTSOCK. */
+export function sock_from_file(file: File): Socket | number {
+  return file.f_op === socket_file_ops ? (file.private_data as Socket) : -ENOTSOCK;
+}
+
+/** sockfd_lookup_light(fd): -EBADF for no file, -ENOTSOCK for a file that is not a socket. */
+export function sockfd_lookup_light(k: Kernel, fd: number): Socket | number {
+  const file = fdget(k, fd);
+  if (!file) return -EBADF;
+  return sock_from_file(file);
+}
+
+/** sock_read_iter: read(2) on a socket. O_NONBLOCK -> MSG_DONTWAIT. */
+export function* sock_read_iter(k: Kernel, iocb: Kiocb, to: IovIter): KGen<number> {
+  k.tr?.enter("sock_read_iter", "filp->f_op->read_iter(&kiocb, &iter)", "= sock_read_iter");
+  try {
+    const file = iocb.ki_filp;
+    const sock = file.private_data as Socket;
+    const msg: Msghdr = { msg_flags: file.f_flags & O_NONBLOCK ? MSG_DONTWAIT : 0, msg_iter: to };
+    if (iocb.ki_pos !== 0) return -ESPIPE;
+    if (to.count === 0) return 0; // match SYS5 behaviour
+    return yield* sock_recvmsg(k, sock, msg, to.count, msg.msg_flags);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** sock_recvmsg -> sock_recvmsg_nosec -> sock->ops->recvmsg. */
+export function* sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number): KGen<number> {
+  k.tr?.enter("sock_recvmsg", "sock_recvmsg(sock, &msg, iov_iter_count(to), msg.msg_flags)");
+  k.tr?.enter("sock_recvmsg_nosec", "sock_recvmsg_nosec(sock, msg, size, flags)");
+  k.tr?.enter("", "sock->ops->recvmsg(sock, msg, size, flags)", `这里即是${sock.ops?.recvmsg ? "inet_recvmsg" : "NULL"}`);
+  try {
+    if (!sock.ops?.recvmsg) return -EINVAL;
+    return yield* sock.ops.recvmsg(k, sock, msg, size, flags);
+  } finally {
+    k.tr?.exit();
+    k.tr?.exit();
+    k.tr?.exit();
+  }
+}
+
+/** sock_poll: file->f_op->poll for sockets -> sock->ops->poll (tcp_poll / udp_poll). */
+export function sock_poll(k: Kernel, file: File, pt: PollTable | null): number {
+  const sock = file.private_data as Socket;
+  k.tr?.enter("sock_poll", "sock_poll(file, wait)");
+  const mask = sock.ops?.poll ? sock.ops.poll(k, file, sock, pt) : 0;
+  k.tr?.exit();
+  return mask;
+}
+
+/** sock_close: f_op->release of a socket file (the last fput). */
+export function sock_close(k: Kernel, file: File): void {
+  k.tr?.enter("sock_close", "sock_close(inode, filp)");
+  sock_release(k, file.private_data as Socket);
+  k.tr?.exit();
+}

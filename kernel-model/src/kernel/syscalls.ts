@@ -1,0 +1,75 @@
+// syscalls.ts: the system-call boundary: what a user program can call, and entry/exit costs.
+// Linux 4.6.2: arch/x86/entry/entry_64.S, arch/x86/entry/common.c (syscall_return_slowpath,
+// exit_to_usermode_loop), include/linux/syscalls.h. Book: §3.2-§3.4 (every user call).
+//
+// Interface:
+// * makeSys(k, p) -> Sys: the calls a program makes with `yield*`:
+//     const fd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);   // 3, or -EMFILE, ...
+// * Every call: syscall entry (costs.syscall / 2), the SYSC_* body, -ERESTARTSYS -> -EINTR,
+//   a pending signal delivered, syscall exit (costs.syscall / 2), then a preemption point
+//   (exit_to_usermode_loop: need_resched -> schedule()).
+// * compute(ns) burns user-mode CPU time (the program's own work).
+//
+// Model vs kernel: signals have a no-op handler installed without SA_RESTART, so an
+// interrupted blocking call returns -EINTR instead of restarting.
+
+import type { Kernel } from "./kernel";
+import { burn, preempt_point, type KGen, type TaskStruct } from "./sched";
+import { SYSC_close, SYSC_dup, type IovIter } from "./fs";
+import { SYSC_read } from "./fs";
+import { SYSC_socket, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { EINTR, ERESTARTSYS, errnoName } from "./errno";
+
+export interface Sys {
+  readonly task: TaskStruct;
+  socket(family: number, type: number, protocol: number): KGen<number>;
+  close(fd: number): KGen<number>;
+  dup(fd: number): KGen<number>;
+  /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
+  read(fd: number, count: number): KGen<number>;
+  /** Spend ns of CPU in user mode (the program's own work). */
+  compute(ns: number): KGen<void>;
+}
+
+const FAMILY: Record<number, string> = { [AF_INET]: "AF_INET" };
+const TYPE: Record<number, string> = { [SOCK_STREAM]: "SOCK_STREAM", [SOCK_DGRAM]: "SOCK_DGRAM", [SOCK_RAW]: "SOCK_RAW" };
+
+/** One system call: entry, body, signal handling, exit, preemption point. */
+export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGen<number>): KGen<number> {
+  p.syscalls++;
+  p.inKernel = true;
+  const half = k.costs.syscall / 2;
+  const root = k.tr?.enter("", text);
+  yield* burn(half, "sys"); // entry_SYSCALL_64
+  let ret = yield* body();
+  if (ret === -ERESTARTSYS) ret = -EINTR; // no SA_RESTART handler in the model
+  if (p.sigpending) p.sigpending = false; // do_signal: the (no-op) handler runs
+  if (root) root.text += ` = ${errnoName(ret)}`;
+  yield* burn(half, "sys"); // syscall_return_slowpath
+  k.tr?.exit();
+  p.inKernel = false;
+  yield* preempt_point(); // exit_to_usermode_loop: need_resched -> schedule()
+  return ret;
+}
+
+export function makeSys(k: Kernel, p: TaskStruct): Sys {
+  return {
+    task: p,
+    socket(family, type, protocol) {
+      const t = `${TYPE[type & SOCK_TYPE_MASK] ?? type}${type & ~SOCK_TYPE_MASK ? ` | 0x${(type & ~SOCK_TYPE_MASK).toString(16)}` : ""}`;
+      return syscall(k, p, `socket(${FAMILY[family] ?? family}, ${t}, ${protocol})`, function* () {
+        yield* burn(k.costs.socketCreate, "sys");
+        return SYSC_socket(k, family, type, protocol);
+      });
+    },
+    close: (fd) => syscall(k, p, `close(${fd})`, () => SYSC_close(k, fd)),
+    dup: (fd) => syscall(k, p, `dup(${fd})`, () => SYSC_dup(k, fd)),
+    read(fd, count) {
+      const iter: IovIter = { count, consumed: [] };
+      return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter));
+    },
+    *compute(ns) {
+      yield* burn(ns, "user");
+    },
+  };
+}
