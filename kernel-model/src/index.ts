@@ -15,5 +15,8 @@ export * from "./kernel/af_inet";
 export * from "./kernel/tcp";
 export * from "./kernel/udp";
 export * from "./kernel/syscalls";
+export * from "./kernel/signal";
 export * from "./kernel/kernel";
 export { LINES } from "./kernel/lines";
+export * from "./scenarios/traces";
+export * from "./plot/objects";

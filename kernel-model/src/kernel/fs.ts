@@ -87,9 +87,21 @@ export interface FilesStruct {
   rlimit_nofile: number;
 }
 
-export function newFiles(rlimit_nofile = 1024): FilesStruct {
-  return { fd: [], open_fds: [], next_fd: 0, rlimit_nofile };
+/** A new fd table. A user process starts with fds 0, 1, 2 open on its terminal. */
+export function newFiles(tty: File | null, rlimit_nofile = 1024): FilesStruct {
+  const files: FilesStruct = { fd: [], open_fds: [], next_fd: 0, rlimit_nofile };
+  if (tty) {
+    for (let fd = 0; fd < 3; fd++) {
+      files.fd[fd] = get_file(tty);
+      files.open_fds[fd] = true;
+    }
+    files.next_fd = 3;
+  }
+  return files;
 }
+
+/** tty_fops (drivers/tty/tty_io.c), reduced: the terminal behind fds 0-2. Not a socket. */
+export const tty_fops: FileOperations = { name: "tty_fops", read_iter: null, poll: null, release: null };
 
 /** alloc_file: a new struct file with one reference. */
 export function alloc_file(k: Kernel, name: string, mode: number, fop: FileOperations, private_data: unknown): File {

@@ -22,7 +22,7 @@ import { makeCosts, type Costs } from "./costs";
 import {
   newRq, resched_curr, schedTunables, TASK_RUNNING, type KGen, type Rq, type SchedTunables, type TaskStruct,
 } from "./sched";
-import { exit_files, newFiles, type File } from "./fs";
+import { exit_files, newFiles, tty_fops, FMODE_READ, FMODE_WRITE, O_RDWR, type File } from "./fs";
 import { makeSys, type Sys } from "./syscalls";
 import { inet_init, type NetProtoFamily, type InetProtosw } from "./af_inet";
 
@@ -128,11 +128,16 @@ export class Kernel {
     return this.tr;
   }
 
-  private newTask(comm: string, gen: KGen<unknown> | null, cpu: number): TaskStruct {
+  /** The terminal every user task has on fds 0, 1, 2 (/dev/pts/0). */
+  readonly tty: File = {
+    id: 0, f_op: tty_fops, private_data: null, f_flags: O_RDWR, f_mode: FMODE_READ | FMODE_WRITE, f_count: 0, f_ep_links: [], name: "/dev/pts/0",
+  };
+
+  private newTask(comm: string, gen: KGen<unknown> | null, cpu: number, withTty = false): TaskStruct {
     return {
-      pid: this.nextPid++, comm, label: `task ${comm}`, gen, resume: undefined, left: 0, leftMode: "sys", pending: null,
+      pid: this.nextPid++, comm, label: `task ${comm}`, gen, resume: undefined, left: 0, leftMode: "sys", ctxLeft: 0, pending: null,
       state: TASK_RUNNING, on_rq: false, cpu, se: { vruntime: 0, sum_exec_runtime: 0, exec_start: 0 },
-      nvcsw: 0, nivcsw: 0, files: newFiles(), caps: { CAP_NET_RAW: false }, sigpending: false, inKernel: false, kthread: false, exitCode: null,
+      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, sigpending: false, inKernel: false, kthread: false, exitCode: null,
       utime: 0, stime: 0, syscalls: 0, wokenAt: -1, sleptAt: -1, blockedNs: 0, rqseq: 0,
     };
   }
@@ -141,7 +146,7 @@ export class Kernel {
   spawn(comm: string, program: Program, opts: { cpu?: number; kthread?: boolean; CAP_NET_RAW?: boolean } = {}): TaskStruct {
     const cpu = opts.cpu ?? this.tasks.length % this.rqs.length;
     if (!(cpu >= 0 && cpu < this.rqs.length)) throw new RangeError(`spawn: no cpu ${cpu}`);
-    const p = this.newTask(comm, null, cpu);
+    const p = this.newTask(comm, null, cpu, !opts.kthread);
     p.label = `task ${comm}[${p.pid}]`;
     p.kthread = opts.kthread ?? false;
     p.caps.CAP_NET_RAW = opts.CAP_NET_RAW ?? false;

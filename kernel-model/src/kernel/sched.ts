@@ -110,6 +110,9 @@ export interface Runnable {
   /** CPU time still owed before gen may resume (a burn that was interrupted or preempted). */
   left: number;
   leftMode: CpuMode;
+  /** Context-switch cost still to pay (sys) before `left`: kept apart so that a preempted
+   *  user burn stays preemptible after the switch back. */
+  ctxLeft: number;
   /** What the code yielded while it still owed time: handled once `left` is paid. */
   pending: Op | null;
 }
@@ -185,6 +188,8 @@ export interface Rq {
   burnStart: number;
   burnEnd: number;
   burnMode: CpuMode;
+  /** The burn pays a context switch (ctxLeft) rather than the owner's own work (left). */
+  burnCtx: boolean;
   /** CPU time charged by plain functions (charge()) while the current context ran. */
   debt: number;
   /** When the CPU went idle (-1 when busy). */
@@ -223,7 +228,7 @@ export function newRq(cpu: number, idle: TaskStruct): Rq {
   return {
     cpu, curr: idle, idle, cfs: new OrderedSet<TaskStruct>([], cmpTasks), min_vruntime: 0,
     need_resched: false, irqs: [], burnEv: null, burnOwner: null, burnStart: 0, burnEnd: 0,
-    burnMode: "sys", debt: 0, idleSince: 0,
+    burnMode: "sys", burnCtx: false, debt: 0, idleSince: 0,
     time: { user: 0, sys: 0, softirq: 0, irq: 0, idle: 0 },
     sliceEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, ksoftirqd: null,
   };
@@ -444,8 +449,7 @@ export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
   next.cpu = rq.cpu;
   next.se.exec_start = now;
   // The switch itself costs CPU time before next's code continues.
-  next.left += k.costs.ctxSwitch;
-  next.leftMode = "sys";
+  next.ctxLeft += k.costs.ctxSwitch;
   if (next.wokenAt >= 0) {
     k.stats.runqLatency.push(now - next.wokenAt); // bcc runqlat: wakeup -> on CPU
     next.wokenAt = -1;
@@ -473,8 +477,9 @@ function account(k: Kernel, rq: Rq, owner: Runnable | null, mode: CpuMode, dt: n
   }
 }
 
-function startBurn(k: Kernel, rq: Rq, owner: Runnable, ns: number, mode: CpuMode): void {
+function startBurn(k: Kernel, rq: Rq, owner: Runnable, ns: number, mode: CpuMode, ctx = false): void {
   rq.burnOwner = owner;
+  rq.burnCtx = ctx;
   rq.burnStart = k.now;
   rq.burnEnd = k.now + ns;
   rq.burnMode = mode;
@@ -493,8 +498,11 @@ function burnDone(a: { k: Kernel; rq: Rq }): void {
 function pauseBurn(k: Kernel, rq: Rq): void {
   const owner = rq.burnOwner!;
   account(k, rq, owner, rq.burnMode, k.now - rq.burnStart);
-  owner.left += rq.burnEnd - k.now;
-  owner.leftMode = rq.burnMode;
+  if (rq.burnCtx) owner.ctxLeft += rq.burnEnd - k.now;
+  else {
+    owner.left += rq.burnEnd - k.now;
+    owner.leftMode = rq.burnMode;
+  }
   k.engine.cancel(rq.burnEv);
   rq.burnEv = null;
   rq.burnOwner = null;
@@ -520,6 +528,12 @@ export function cpuRun(k: Kernel, rq: Rq): void {
   for (;;) {
     const frame = rq.irqs.length > 0 ? rq.irqs[rq.irqs.length - 1] : null;
     const r: Runnable = frame ?? rq.curr;
+    if (r.ctxLeft > 0) {
+      const ns = r.ctxLeft;
+      r.ctxLeft = 0;
+      startBurn(k, rq, r, ns, "sys", true);
+      return;
+    }
     if (r.left > 0) {
       // Returning to user code with need_resched set: preempt before the rest of the burn.
       if (!frame && rq.need_resched && r.leftMode === "user" && r !== rq.idle) {

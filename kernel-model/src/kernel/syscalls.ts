@@ -18,6 +18,7 @@ import { burn, preempt_point, type KGen, type TaskStruct } from "./sched";
 import { SYSC_close, SYSC_dup, type IovIter } from "./fs";
 import { SYSC_read } from "./fs";
 import { SYSC_socket, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { SYSC_pause } from "./signal";
 import { EINTR, ERESTARTSYS, errnoName } from "./errno";
 
 export interface Sys {
@@ -27,6 +28,8 @@ export interface Sys {
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
   read(fd: number, count: number): KGen<number>;
+  /** pause(): sleep until a signal; -EINTR. */
+  pause(): KGen<number>;
   /** Spend ns of CPU in user mode (the program's own work). */
   compute(ns: number): KGen<void>;
 }
@@ -68,6 +71,7 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
       const iter: IovIter = { count, consumed: [] };
       return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter));
     },
+    pause: () => syscall(k, p, "pause()", () => SYSC_pause(k)),
     *compute(ns) {
       yield* burn(ns, "user");
     },
