@@ -16,12 +16,15 @@ import type { Kernel } from "./kernel";
 import type { KGen } from "./sched";
 import {
   sock_register, IPPROTO_ICMP, IPPROTO_IP, IPPROTO_MAX, IPPROTO_TCP, IPPROTO_UDP, MSG_DONTWAIT, PF_INET,
-  SOCK_DGRAM, SOCK_MAX, SOCK_RAW, SOCK_STREAM, SS_UNCONNECTED, type Msghdr, type ProtoOps, type Socket,
+  SOCK_DGRAM, SOCK_MAX, SOCK_RAW, SOCK_STREAM, SS_UNCONNECTED, SS_CONNECTED, type Msghdr, type ProtoOps, type Socket,
 } from "./socket";
-import { sk_alloc, sk_free, sk_zero, sock_init_data, type Proto, type Sock } from "./sock";
-import { tcp_prot, inet_stream_ops } from "./tcp";
-import { udp_prot, inet_dgram_ops } from "./udp";
-import { EINVAL, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT, EACCES, ENOBUFS } from "./errno";
+import { sk_alloc, sk_free, sk_zero, sock_init_data, lock_sock, release_sock, sock_graft, TCP_LISTEN, type Proto, type Sock } from "./sock";
+import { tcp_prot, inet_stream_ops, type TcpSock } from "./tcp";
+import { inet_csk_accept } from "./inet_connection_sock";
+import { udp_prot, inet_dgram_ops, udp_rcv } from "./udp";
+import { tcp_v4_rcv } from "./tcp_ipv4";
+import { inet_add_protocol } from "./ip_input";
+import { EINVAL, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT, EACCES, ENOBUFS, EADDRINUSE, EDESTADDRREQ } from "./errno";
 
 export type { NetProtoFamily } from "./socket";
 
@@ -78,6 +81,8 @@ const inetsw_array: InetProtosw[] = [
 /** inet_init: boot-time registration of PF_INET (fs_initcall in Linux). */
 export function inet_init(k: Kernel): void {
   sock_register(k, inet_family_ops);
+  inet_add_protocol(k, { name: "tcp_v4_rcv", handler: tcp_v4_rcv }, IPPROTO_TCP); // tcp_protocol
+  inet_add_protocol(k, { name: "udp_rcv", handler: udp_rcv }, IPPROTO_UDP); // udp_protocol
   for (let t = 0; t < SOCK_MAX; t++) k.inetsw[t] = [];
   for (const q of inetsw_array) {
     // inet_register_protosw: permanent entries first, others after the last permanent one
@@ -146,6 +151,63 @@ export function* inet_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number
     return yield* sk.sk_prot.recvmsg(k, sk, msg, size, flags & MSG_DONTWAIT, flags & ~MSG_DONTWAIT);
   } finally {
     k.tr?.exit();
+    k.tr?.exit();
+  }
+}
+
+/** inet_bind(sock, uaddr): claim a local port (inet_csk_get_port / udp_v4_get_port). */
+export function inet_bind(k: Kernel, sock: Socket, port: number): number {
+  k.tr?.enter("inet_bind", `inet_bind(sock, {sin_port = ${port}})`);
+  try {
+    const sk = sock.sk!;
+    if (!(port >= 1 && port <= 65535)) return -EINVAL;
+    if (sk.inet_num) return -EINVAL; // already bound
+    const udp = sk.sk_prot === udp_prot;
+    const taken = udp ? k.hash.udp.has(port) : k.hash.listening.has(port) || k.tcpPorts.has(port);
+    if (taken) return -EADDRINUSE;
+    sk.inet_num = port;
+    if (udp) k.hash.udp.set(port, sk); // udp_lib_get_port hashes at once
+    else k.tcpPorts.add(port); // inet_csk_get_port: reserved; hashed for lookup by listen()
+    return 0;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** inet_listen(sock, backlog): TCP_LISTEN, hashed so SYNs find it (inet_csk_listen_start). */
+export function inet_listen(k: Kernel, sock: Socket, backlog: number): number {
+  k.tr?.enter("inet_listen", `inet_listen(sock, backlog = ${backlog})`);
+  try {
+    const sk = sock.sk!;
+    if (sock.state !== SS_UNCONNECTED || sock.type !== SOCK_STREAM) return -EINVAL;
+    if (!sk.inet_num) return -EDESTADDRREQ; // MODEL: no autobind; Linux would pick an ephemeral port
+    const tp = sk as TcpSock;
+    tp.sk_max_ack_backlog = Math.min(backlog, k.sysctl.somaxconn);
+    if (sk.sk_state !== TCP_LISTEN) {
+      k.tr?.leaf("inet_csk_listen_start(sk, backlog): sk->sk_state = TCP_LISTEN; inet_hash(sk)", undefined, "inet_csk_listen_start");
+      sk.sk_state = TCP_LISTEN;
+      k.hash.listening.set(sk.inet_num, sk);
+    }
+    return 0;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** inet_accept(sock, newsock, flags): sk1->sk_prot->accept (inet_csk_accept), then sock_graft. */
+export function* inet_accept(k: Kernel, sock: Socket, newsock: Socket, flags: number): KGen<number> {
+  k.tr?.enter("inet_accept", "sock->ops->accept(sock, newsock, f_flags) = inet_accept(sock, newsock, flags)");
+  try {
+    const sk1 = sock.sk!;
+    const r = yield* inet_csk_accept(k, sk1, flags);
+    if (typeof r === "number") return r;
+    const sk2 = r;
+    lock_sock(k, sk2);
+    sock_graft(k, sk2, newsock);
+    newsock.state = SS_CONNECTED;
+    release_sock(k, sk2);
+    return 0;
+  } finally {
     k.tr?.exit();
   }
 }

@@ -26,8 +26,11 @@ export interface Costs {
   copyPerByte: number;
   /** The protocol's recvmsg path excluding the copy (lock_sock, queue walk, release_sock). */
   recvmsg: number;
-  /** TCP processing of one segment in process context (prequeue/backlog -> tcp_v4_do_rcv). */
+  /** TCP processing of one segment (tcp_v4_do_rcv -> tcp_rcv_established), in softirq or, via
+   *  the prequeue or the backlog, in the reader's process context. */
   tcpSegment: number;
+  /** UDP processing of one datagram (__udp4_lib_rcv -> sock_queue_rcv_skb). */
+  udpDatagram: number;
   /** socket(): sock_alloc + inet_create + sk_alloc + sock_map_fd. */
   socketCreate: number;
   /** One epoll_ctl (rb-tree walk, ep_insert/ep_modify/ep_remove, one ->poll()). */
@@ -45,11 +48,12 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   syscall: 200, // "系统调用开销是200ns起步" (author's syscall-cost article)
   wakeup: 500, // model estimate: try_to_wake_up + enqueue_task on an idle or busy runqueue
   hardirq: 600, // model estimate: MSI-X vector entry, igb_msix_ring, irq_exit
-  softirqEntry: 400, // model estimate; with rxPacket: ≈3.4 µs per one-packet softirq (author)
-  rxPacket: 3000, // ≈3.4 µs per softirq on a 16-core box (author's "软中断会吃掉你多少CPU")
+  softirqEntry: 400, // with rxPacket + tcpSegment: ≈3.4 µs per one-packet softirq, the author's
+  rxPacket: 2000, // measurement (16-core box, 1.2% si at 56,000 softirq/s: "软中断会吃掉你多少CPU")
   copyPerByte: 0.1, // model estimate: ~10 GB/s copy_to_user
   recvmsg: 300, // model estimate
   tcpSegment: 1000, // model estimate: tcp_v4_do_rcv -> tcp_rcv_established fast path
+  udpDatagram: 1000, // model estimate
   socketCreate: 2000, // model estimate
   epollCtl: 400, // model estimate
   epollWait: 300, // model estimate

@@ -253,3 +253,24 @@ export function* new_sync_read(k: Kernel, file: File, count: number, iter: IovIt
     k.tr?.exit();
   }
 }
+
+// include/uapi/asm-generic/fcntl.h
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+
+/** SYSCALL_DEFINE3(fcntl): F_GETFL, F_SETFL (only O_NONBLOCK changes), as setfl() allows. */
+export function SYSC_fcntl(k: Kernel, fd: number, cmd: number, arg: number): number {
+  k.tr?.enter("SYSC_fcntl", `SYSC_fcntl(fd = ${fd}, cmd = ${cmd}, 0x${arg.toString(16)})`);
+  try {
+    const file = fdget(k, fd);
+    if (!file) return -EBADF;
+    if (cmd === F_GETFL) return file.f_flags;
+    if (cmd === F_SETFL) {
+      file.f_flags = (file.f_flags & ~O_NONBLOCK) | (arg & O_NONBLOCK);
+      return 0;
+    }
+    return -EINVAL;
+  } finally {
+    k.tr?.exit();
+  }
+}

@@ -24,6 +24,11 @@ import {
 } from "./sched";
 import { exit_files, newFiles, tty_fops, FMODE_READ, FMODE_WRITE, O_RDWR, type File } from "./fs";
 import { makeSys, type Sys } from "./syscalls";
+import type { SoftirqAction } from "./softirq";
+import { net_dev_init, type NetDevice, type NetDevOptions, type SoftnetData } from "./dev";
+import type { NetProtocol } from "./ip_input";
+import type { ModelBugs, SkBuff } from "./sock";
+import { newHashtables, type InetHashtables } from "./inet_hashtables";
 import { inet_init, type NetProtoFamily, type InetProtosw } from "./af_inet";
 
 export interface KernelOptions {
@@ -35,6 +40,8 @@ export interface KernelOptions {
   costs?: Partial<Costs>;
   /** Record call trees (default false: tracing off costs nothing). */
   trace?: boolean;
+  /** The NIC: RX queues, ring size, IRQ affinity (dev.ts). */
+  net?: NetDevOptions;
 }
 
 /** /proc/sys values the chapter touches. */
@@ -47,6 +54,9 @@ export interface Sysctl {
   /** net.ipv4.tcp_rmem[1], tcp_wmem[1]: the initial sk_rcvbuf/sk_sndbuf of a TCP socket. */
   tcp_rmem_default: number;
   tcp_wmem_default: number;
+  /** net.core.rmem_max (caps SO_RCVBUF), net.core.somaxconn (caps listen's backlog). */
+  rmem_max: number;
+  somaxconn: number;
 }
 
 /** Statistics every scenario reads. Latencies are ns. */
@@ -57,8 +67,21 @@ export interface KernelStats {
   runqLatency: number[];
   /** NIC arrival -> the recv/read that consumed the data returns to user space. */
   e2eLatency: number[];
+  /** skbs whose data reached user space (one per datagram or TCP segment). */
+  delivered: number;
   filesFreed: number;
   socksFreed: number;
+  /** Frames lost at the NIC (RX ring full). */
+  ringDrops: number;
+  /** Dropped at a socket: receive buffer or backlog full (sum of every sk_drops). */
+  socketDrops: number;
+  /** Segments/datagrams for no socket (RST / ICMP port unreachable). */
+  noSocket: number;
+  listenOverflows: number;
+  softirqRuns: number;
+  softirqRestarts: number;
+  ksoftirqdWakeups: number;
+  hardirqs: number;
 }
 
 export type Program = (sys: Sys) => KGen<unknown>;
@@ -76,9 +99,17 @@ export class Kernel {
     wmem_default: 212992,
     tcp_rmem_default: 87380,
     tcp_wmem_default: 16384,
+    rmem_max: 212992,
+    somaxconn: 128,
   };
+  /** Teaching switches for deliberately wrong kernel code (sock.ts ModelBugs). */
+  readonly bugs: ModelBugs = { lostWakeup: false };
+  /** Socket lookup tables (tcp_hashinfo, udp_table) and bound TCP ports. */
+  readonly hash: InetHashtables = newHashtables();
+  readonly tcpPorts = new Set<number>();
   readonly stats: KernelStats = {
-    wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], filesFreed: 0, socksFreed: 0,
+    wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
+    ringDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0,
   };
   /** The tracer, or null when tracing is off. */
   tr: Tracer | null;
@@ -90,9 +121,20 @@ export class Kernel {
   readonly net_families: (NetProtoFamily | null)[] = [];
   /** inetsw[SOCK_MAX] (net/ipv4/af_inet.c): the protocol switch lists, filled by inet_init. */
   readonly inetsw: InetProtosw[][] = [];
+  /** softirq_vec[NR_SOFTIRQS] (kernel/softirq.c): filled by open_softirq. */
+  readonly softirq_vec: (SoftirqAction | null)[] = [];
+  /** eth0 and the per-CPU softnet_data (dev.ts). */
+  dev: NetDevice | null = null;
+  softnet: SoftnetData[] = [];
+  /** inet_protos[MAX_INET_PROTOS] (net/ipv4/protocol.c): tcp_protocol, udp_protocol. */
+  readonly inet_protos: (NetProtocol | null)[] = [];
+  /** Called when a read hands an skb's data to user space (scenarios count messages). */
+  onDeliver: ((p: TaskStruct, skb: SkBuff) => void) | null = null;
   /** Hook installed by eventpoll.ts: eventpoll_release(file) from __fput. */
   eventpoll_release: ((k: Kernel, file: File) => void) | null = null;
   nextFileId = 1;
+  /** Model: numbering of remote peers (their addresses and ports). */
+  nextPeer = 0;
   /** Sockets and socks created so far, and alive now (sockets_in_use in net/socket.c). */
   socketsCreated = 0;
   sockets_in_use = 0;
@@ -116,6 +158,7 @@ export class Kernel {
     }
     this.current = this.rqs[0].idle;
     inet_init(this);
+    net_dev_init(this, opts.net);
   }
 
   get now(): number {
@@ -137,19 +180,20 @@ export class Kernel {
     return {
       pid: this.nextPid++, comm, label: `task ${comm}`, gen, resume: undefined, left: 0, leftMode: "sys", ctxLeft: 0, pending: null,
       state: TASK_RUNNING, on_rq: false, cpu, se: { vruntime: 0, sum_exec_runtime: 0, exec_start: 0 },
-      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, sigpending: false, inKernel: false, kthread: false, exitCode: null,
+      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, pinned: false, sigpending: false, inKernel: false, kthread: false, exitCode: null,
       utime: 0, stime: 0, syscalls: 0, wokenAt: -1, sleptAt: -1, blockedNs: 0, rqseq: 0,
     };
   }
 
   /** Create a task running `program` and make it runnable (wake_up_new_task) on `cpu`. */
-  spawn(comm: string, program: Program, opts: { cpu?: number; kthread?: boolean; CAP_NET_RAW?: boolean } = {}): TaskStruct {
+  spawn(comm: string, program: Program, opts: { cpu?: number; kthread?: boolean; pinned?: boolean; CAP_NET_RAW?: boolean } = {}): TaskStruct {
     const cpu = opts.cpu ?? this.tasks.length % this.rqs.length;
     if (!(cpu >= 0 && cpu < this.rqs.length)) throw new RangeError(`spawn: no cpu ${cpu}`);
     const p = this.newTask(comm, null, cpu, !opts.kthread);
     p.label = `task ${comm}[${p.pid}]`;
     p.kthread = opts.kthread ?? false;
     p.caps.CAP_NET_RAW = opts.CAP_NET_RAW ?? false;
+    p.pinned = opts.pinned ?? false;
     p.gen = program(makeSys(this, p));
     const rq = this.rqs[cpu];
     rq.min_vruntime = Math.max(rq.min_vruntime, 0);

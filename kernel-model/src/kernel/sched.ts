@@ -139,6 +139,8 @@ export interface TaskStruct extends Runnable {
   inKernel: boolean;
   /** Capabilities the model checks (CAP_NET_RAW for SOCK_RAW). */
   caps: { CAP_NET_RAW: boolean };
+  /** Bound to `cpu` (kthread_bind for ksoftirqd/N; sched_setaffinity to one CPU). */
+  pinned: boolean;
   /** Kernel thread (ksoftirqd): no files, never returns to user space. */
   kthread: boolean;
   exitCode: number | null;
@@ -314,7 +316,7 @@ export function wake_up_process(k: Kernel, p: TaskStruct): number {
 /** select_task_rq: the previous CPU if idle, else the first idle CPU after it, else the previous one. */
 export function select_task_rq(k: Kernel, p: TaskStruct): number {
   const n = k.rqs.length;
-  if (idle_cpu(k.rqs[p.cpu])) return p.cpu;
+  if (p.pinned || idle_cpu(k.rqs[p.cpu])) return p.cpu;
   for (let i = 1; i < n; i++) {
     const c = (p.cpu + i) % n;
     if (idle_cpu(k.rqs[c])) return c;
@@ -440,11 +442,16 @@ export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
   else prev.nivcsw++;
   rq.nr_switches++;
   k.stats.contextSwitches++;
-  k.tr?.leaf(
-    `context_switch(rq=cpu${rq.cpu}, prev=${prev.comm}, next=${next.comm})`,
-    voluntary ? "<== 进程上下文切换 (prev blocked: nvcsw++)" : "<== 进程上下文切换 (prev preempted: nivcsw++)",
-    "context_switch",
-  );
+  if (k.tr) {
+    // recorded in prev's context, so a voluntary switch nests under its schedule() call
+    k.tr.setContext(prev === rq.idle ? `cpu${rq.cpu} idle` : prev.label);
+    k.tr.leaf(
+      `context_switch(rq=cpu${rq.cpu}, prev=${prev.comm}, next=${next.comm})`,
+      prev === rq.idle ? "<== 进程上下文切换 (leaving the idle loop)"
+        : voluntary ? "<== 进程上下文切换 (prev blocked: nvcsw++)" : "<== 进程上下文切换 (prev preempted: nivcsw++)",
+      "context_switch",
+    );
+  }
   rq.curr = next;
   next.cpu = rq.cpu;
   next.se.exec_start = now;

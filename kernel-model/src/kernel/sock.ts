@@ -20,8 +20,12 @@ import type { Kernel } from "./kernel";
 import type { Socket, SocketWq } from "./socket";
 import type { WaitQueueHead } from "./wait";
 import { wake_up_interruptible_all, wake_up_interruptible_poll, wake_up_interruptible_sync_poll, wq_has_sleeper } from "./wait";
-import { charge, type KGen } from "./sched";
-import { ENOBUFS } from "./errno";
+import {
+  TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT, burn, type KGen,
+} from "./sched";
+import { DEFINE_WAIT, finish_wait, prepare_to_wait } from "./wait";
+import { schedule_timeout } from "./timer";
+import { ENOBUFS, ENOMEM, EINTR, ERESTARTSYS } from "./errno";
 
 // include/net/tcp_states.h
 export const TCP_ESTABLISHED = 1;
@@ -64,17 +68,37 @@ export const SOCKWQ_ASYNC_WAITDATA = 1;
 export interface SkBuff {
   /** Payload bytes (after the headers are pulled). */
   len: number;
-  /** Bytes charged to sk_rmem_alloc (skb_set_owner_r): len + SKB_TRUESIZE overhead. */
+  /** Bytes charged to sk_rmem_alloc (skb_set_owner_r): see skbTruesize. */
   truesize: number;
-  /** TCP: TCP_SKB_CB(skb)->seq / end_seq; FIN flag. */
+  /** IPPROTO_TCP or IPPROTO_UDP (ip_hdr(skb)->protocol). */
+  protocol: number;
+  saddr: string;
+  sport: number;
+  dport: number;
+  /** skb->hash: the RSS flow hash that chose the RX queue. */
+  hash: number;
+  /** TCP: TCP_SKB_CB(skb)->seq / end_seq and flags. */
   seq: number;
   end_seq: number;
+  syn: boolean;
+  ack: boolean;
   fin: boolean;
-  /** Model: when the frame reached the NIC (for end-to-end latency), and the message id. */
+  rst: boolean;
+  /** When the frame reached the NIC (skb->tstamp), for end-to-end latency. */
   tstamp: number;
+  /** Model: the message this payload belongs to (set by the traffic generator), -1 if none. */
   msgId: number;
-  /** Model: the flow (4-tuple) this belongs to. */
-  flow: unknown;
+  /** Bytes of this skb already copied to user space (a TCP read may take part of it). */
+  used: number;
+  /** Model: tells the sender its frame was dropped (a TCP peer retransmits). */
+  onDrop?: (k: Kernel, skb: SkBuff, where: string) => void;
+  /** Model: on a SYN, the peer to tell when the SYN-ACK leaves. */
+  synPeer?: { onSynAck(t: number): void };
+}
+
+/** truesize of a received frame: igb's half-page buffer (2048) + the sk_buff head (256). */
+export function skbTruesize(len: number): number {
+  return Math.max(2048, len) + 256;
 }
 
 /** struct proto (include/net/sock.h): the transport's operations. */
@@ -269,10 +293,7 @@ export function release_sock(k: Kernel, sk: Sock): void {
     k.tr?.enter("__release_sock", "__release_sock(sk)");
     while (bl.queue.length > 0) {
       const skbs = bl.queue.splice(0);
-      for (const skb of skbs) {
-        charge(k, k.costs.tcpSegment);
-        sk.sk_backlog_rcv?.(k, sk, skb);
-      }
+      for (const skb of skbs) sk.sk_backlog_rcv?.(k, sk, skb); // tcp_v4_do_rcv / __udp_queue_rcv_skb
     }
     bl.len = 0;
     k.tr?.exit();
@@ -307,4 +328,104 @@ export function sk_eat_skb(sk: Sock, skb: SkBuff): void {
   if (q[0] === skb) q.shift();
   else q.splice(q.indexOf(skb), 1);
   sk.sk_backlog.rmem_alloc -= skb.truesize;
+}
+
+/** sock_rcvtimeo(sk, noblock): 0 for a non-blocking call, else SO_RCVTIMEO. */
+export function sock_rcvtimeo(sk: Sock, noblock: number | boolean): number {
+  return noblock ? 0 : sk.sk_rcvtimeo;
+}
+
+/** sock_rcvlowat(sk, waitall, len): how much a read waits for: len with MSG_WAITALL, else
+ *  min(SO_RCVLOWAT, len), at least 1. */
+export function sock_rcvlowat(sk: Sock, waitall: number, len: number): number {
+  return (waitall ? len : Math.min(sk.sk_rcvlowat, len)) || 1;
+}
+
+/** sock_intr_errno(timeo): -ERESTARTSYS for an infinite wait (SA_RESTART may restart), else -EINTR. */
+export function sock_intr_errno(timeo: number): number {
+  return timeo === MAX_SCHEDULE_TIMEOUT ? -ERESTARTSYS : -EINTR;
+}
+
+/** sock_error(sk): take the pending error (xchg(&sk->sk_err, 0)), as a negative errno. */
+export function sock_error(sk: Sock): number {
+  const err = sk.sk_err;
+  sk.sk_err = 0;
+  return -err;
+}
+
+/** Model switches for teaching: deliberately wrong kernel code paths (off by default). */
+export interface ModelBugs {
+  /** sk_wait_data checks the queue BEFORE queueing itself (the lost-wakeup race). */
+  lostWakeup: boolean;
+}
+
+/** The window release_sock needs between the two steps of sk_wait_event (model: fixed ns). */
+export const SK_WAIT_WINDOW = 100;
+
+/** sk_wait_data(sk, &timeo, last): sleep until the tail of sk_receive_queue is not `last`.
+ *  Book: §3.3.1. Returns non-zero when the condition became true; timeo.v is updated. */
+export function* sk_wait_data(k: Kernel, sk: Sock, timeo: { v: number }, last: SkBuff | undefined): KGen<number> {
+  k.tr?.enter("sk_wait_data", "sk_wait_data(sk, &timeo, last)", "没有收到足够数据，阻塞当前进程");
+  const wait = DEFINE_WAIT(k); // private = current, func = autoremove_wake_function
+  const cond = () => sk.sk_receive_queue[sk.sk_receive_queue.length - 1] !== last;
+  let rc: boolean;
+  if (k.bugs.lostWakeup) {
+    // WRONG ORDER (teaching switch): test, then queue. A wakeup in between finds nobody.
+    release_sock(k, sk);
+    rc = cond();
+    yield* burn(SK_WAIT_WINDOW, "sys");
+    prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
+    if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);
+  } else {
+    // DOC: sk_wait_data-enqueue: queued and TASK_INTERRUPTIBLE *before* the condition is
+    // tested, so a wakeup after the test makes the task RUNNING and schedule() returns at once.
+    prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
+    sk_wq_set_bit(sk, SOCKWQ_ASYNC_WAITDATA);
+    k.tr?.enter("", "sk_wait_event(sk, timeo, skb_peek_tail(&sk->sk_receive_queue) != last)", "include/net/sock.h (macro)");
+    release_sock(k, sk); // runs the backlog: may call sk_data_ready and wake *this* task
+    yield* burn(SK_WAIT_WINDOW, "sys");
+    rc = cond();
+    if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);
+    k.tr?.exit();
+  }
+  lock_sock(k, sk);
+  rc = cond();
+  sk_wq_clear_bit(sk, SOCKWQ_ASYNC_WAITDATA);
+  finish_wait(k, sk_sleep(sk), wait);
+  k.tr?.exit();
+  return rc ? 1 : 0;
+}
+
+function sk_wq_set_bit(sk: Sock, bit: number): void {
+  if (sk.sk_wq) sk.sk_wq.flags |= 1 << bit;
+}
+function sk_wq_clear_bit(sk: Sock, bit: number): void {
+  if (sk.sk_wq) sk.sk_wq.flags &= ~(1 << bit);
+}
+
+/** sock_queue_rcv_skb(sk, skb): charge, queue, sk_data_ready (UDP's path). -ENOMEM when full. */
+export function sock_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
+  k.tr?.enter("sock_queue_rcv_skb", "sock_queue_rcv_skb(sk, skb)");
+  try {
+    if (sk.sk_backlog.rmem_alloc >= sk.sk_rcvbuf) {
+      sk.sk_drops++;
+      k.tr?.leaf("sk_rmem_alloc >= sk_rcvbuf: -ENOMEM, sk_drops++");
+      return -ENOMEM;
+    }
+    skb_set_owner_r(skb, sk);
+    sk.sk_receive_queue.push(skb); // __skb_queue_tail
+    k.tr?.leaf("__skb_queue_tail(&sk->sk_receive_queue, skb)", "数据放到接收队列");
+    if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_data_ready(k, sk);
+    return 0;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** sock_graft(sk, parent): an accepted child gets its socket and wait queue. */
+export function sock_graft(k: Kernel, sk: Sock, parent: Socket): void {
+  k.tr?.leaf("sock_graft(sk2, newsock): sk->sk_wq = parent->wq; parent->sk = sk", "accept 时 child sock 才挂上等待队列", "sock_graft");
+  sk.sk_wq = parent.wq;
+  parent.sk = sk;
+  sk.sk_socket = parent;
 }

@@ -20,11 +20,12 @@ import type { Kernel } from "./kernel";
 import type { KGen } from "./sched";
 import type { Sock } from "./sock";
 import {
-  alloc_file, fd_install, fdget, get_unused_fd_flags, put_unused_fd, FMODE_READ, FMODE_WRITE,
+  alloc_file, fd_install, fdget, fput, get_unused_fd_flags, put_unused_fd, FMODE_READ, FMODE_WRITE,
   O_CLOEXEC, O_NONBLOCK, O_RDWR, type File, type FileOperations, type IovIter, type Kiocb, type PollTable,
 } from "./fs";
 import { init_waitqueue_head, type WaitQueueHead } from "./wait";
-import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE } from "./errno";
+import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT } from "./errno";
+import { JIFFY_NS } from "./dev";
 
 // include/linux/socket.h, include/linux/net.h, include/uapi/linux/in.h
 export const AF_UNSPEC = 0;
@@ -290,4 +291,112 @@ export function sock_close(k: Kernel, file: File): void {
   k.tr?.enter("sock_close", "sock_close(inode, filp)");
   sock_release(k, file.private_data as Socket);
   k.tr?.exit();
+}
+
+// ---- the socket syscalls of §3.3-§3.4 ----
+
+/** SYSCALL_DEFINE3(bind, fd, umyaddr, addrlen): port only (one local address in the model). */
+export function SYSC_bind(k: Kernel, fd: number, port: number): number {
+  k.tr?.enter("SYSC_bind", `SYSC_bind(fd = ${fd}, {AF_INET, port ${port}})`);
+  const sock = sockfd_lookup_light(k, fd);
+  const r = typeof sock === "number" ? sock : (sock.ops!.bind as (k: Kernel, s: Socket, p: number) => number)(k, sock, port);
+  k.tr?.exit();
+  return r;
+}
+
+/** SYSCALL_DEFINE2(listen, fd, backlog). */
+export function SYSC_listen(k: Kernel, fd: number, backlog: number): number {
+  k.tr?.enter("SYSC_listen", `SYSC_listen(fd = ${fd}, backlog = ${backlog})`);
+  const sock = sockfd_lookup_light(k, fd);
+  let r: number;
+  if (typeof sock === "number") r = sock;
+  else if (typeof sock.ops!.listen !== "function") r = -EOPNOTSUPP; // sock_no_listen
+  else r = (sock.ops!.listen as (k: Kernel, s: Socket, b: number) => number)(k, sock, backlog);
+  k.tr?.exit();
+  return r;
+}
+
+/** SYSCALL_DEFINE4(accept4, fd, upeer_sockaddr, upeer_addrlen, flags). */
+export function* SYSC_accept4(k: Kernel, fd: number, flags: number): KGen<number> {
+  k.tr?.enter("SYSC_accept4", `SYSC_accept4(fd = ${fd}, NULL, NULL, flags = ${flags})`);
+  try {
+    if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -EINVAL;
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    if (typeof sock.ops!.accept !== "function") return -EOPNOTSUPP; // sock_no_accept
+    const newsock = sock_alloc(k);
+    newsock.type = sock.type;
+    newsock.ops = sock.ops;
+    const newfd = get_unused_fd_flags(k, flags & O_CLOEXEC);
+    if (newfd < 0) {
+      sock_release(k, newsock);
+      return newfd;
+    }
+    const newfile = sock_alloc_file(k, newsock, flags);
+    const accept = sock.ops!.accept as (k: Kernel, s: Socket, n: Socket, f: number) => KGen<number>;
+    const err = yield* accept(k, sock, newsock, sock.file!.f_flags);
+    if (err < 0) {
+      put_unused_fd(k, newfd);
+      fput(k, newfile);
+      return err;
+    }
+    newfile.name = newsock.sk!.sk_prot_creator.name;
+    fd_install(k, newfd, newfile);
+    return newfd;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE6(recvfrom, ...); recv(fd, buf, len, flags) is recvfrom with no address. */
+export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter, name = "SYSC_recvfrom"): KGen<number> {
+  k.tr?.enter(name, `${name}(fd = ${fd}, ubuf, size = ${size}, flags = 0x${flags.toString(16)}, NULL, NULL)`);
+  try {
+    iter.count = size; // import_single_range
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    const msg: Msghdr = { msg_flags: 0, msg_iter: iter };
+    if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
+    return yield* sock_recvmsg(k, sock, msg, size, flags);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+// include/uapi/asm-generic/socket.h
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const SO_RCVLOWAT = 18;
+export const SO_RCVTIMEO = 20;
+
+/** SYSCALL_DEFINE5(setsockopt) -> sock_setsockopt, SOL_SOCKET options of this chapter.
+ *  SO_RCVTIMEO takes ns here (struct timeval in C); 0 means forever, as {0, 0} does. */
+export function SYSC_setsockopt(k: Kernel, fd: number, level: number, optname: number, val: number): number {
+  k.tr?.enter("SYSC_setsockopt", `SYSC_setsockopt(fd = ${fd}, level = ${level}, optname = ${optname}, ${val})`);
+  try {
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    if (level !== SOL_SOCKET) return -ENOPROTOOPT;
+    const sk = sock.sk!;
+    switch (optname) {
+      case SO_RCVBUF:
+        // sk_rcvbuf = max(val * 2, SOCK_MIN_RCVBUF), capped by rmem_max
+        sk.sk_rcvbuf = Math.max(Math.min(val, k.sysctl.rmem_max) * 2, 2304);
+        return 0;
+      case SO_RCVLOWAT:
+        sk.sk_rcvlowat = val ? val : 1;
+        return 0;
+      case SO_RCVTIMEO:
+        // sock_set_timeout: negative -> 0 (non-blocking); {0,0} -> MAX_SCHEDULE_TIMEOUT;
+        // otherwise rounded up to whole jiffies
+        if (val < 0) sk.sk_rcvtimeo = 0;
+        else if (val === 0) sk.sk_rcvtimeo = Number.MAX_SAFE_INTEGER;
+        else sk.sk_rcvtimeo = Math.ceil(val / JIFFY_NS) * JIFFY_NS;
+        return 0;
+      default:
+        return -ENOPROTOOPT;
+    }
+  } finally {
+    k.tr?.exit();
+  }
 }

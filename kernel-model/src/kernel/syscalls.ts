@@ -15,9 +15,9 @@
 
 import type { Kernel } from "./kernel";
 import { burn, preempt_point, type KGen, type TaskStruct } from "./sched";
-import { SYSC_close, SYSC_dup, type IovIter } from "./fs";
-import { SYSC_read } from "./fs";
-import { SYSC_socket, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
+import type { SkBuff } from "./sock";
+import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
 import { EINTR, ERESTARTSYS, errnoName } from "./errno";
 
@@ -28,6 +28,16 @@ export interface Sys {
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
   read(fd: number, count: number): KGen<number>;
+  /** recv(fd, buf, len, flags) (sys_recv -> sys_recvfrom). */
+  recv(fd: number, len: number, flags?: number): KGen<number>;
+  recvfrom(fd: number, len: number, flags?: number): KGen<number>;
+  bind(fd: number, port: number): KGen<number>;
+  listen(fd: number, backlog: number): KGen<number>;
+  accept(fd: number): KGen<number>;
+  accept4(fd: number, flags: number): KGen<number>;
+  /** setsockopt(fd, level, optname, value); SO_RCVTIMEO in ns. */
+  setsockopt(fd: number, level: number, optname: number, value: number): KGen<number>;
+  fcntl(fd: number, cmd: number, arg: number): KGen<number>;
   /** pause(): sleep until a signal; -EINTR. */
   pause(): KGen<number>;
   /** Spend ns of CPU in user mode (the program's own work). */
@@ -38,7 +48,7 @@ const FAMILY: Record<number, string> = { [AF_INET]: "AF_INET" };
 const TYPE: Record<number, string> = { [SOCK_STREAM]: "SOCK_STREAM", [SOCK_DGRAM]: "SOCK_DGRAM", [SOCK_RAW]: "SOCK_RAW" };
 
 /** One system call: entry, body, signal handling, exit, preemption point. */
-export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGen<number>): KGen<number> {
+export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGen<number>, iter?: IovIter): KGen<number> {
   p.syscalls++;
   p.inKernel = true;
   const half = k.costs.syscall / 2;
@@ -49,10 +59,21 @@ export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGe
   if (p.sigpending) p.sigpending = false; // do_signal: the (no-op) handler runs
   if (root) root.text += ` = ${errnoName(ret)}`;
   yield* burn(half, "sys"); // syscall_return_slowpath
+  if (iter && iter.consumed.length > 0) deliver(k, p, iter);
   k.tr?.exit();
   p.inKernel = false;
   yield* preempt_point(); // exit_to_usermode_loop: need_resched -> schedule()
   return ret;
+}
+
+/** The data of a read reached user space: end-to-end latency per skb (NIC arrival -> here). */
+function deliver(k: Kernel, p: TaskStruct, iter: IovIter): void {
+  for (const u of iter.consumed) {
+    const skb = u as SkBuff;
+    k.stats.e2eLatency.push(k.now - skb.tstamp);
+    k.stats.delivered++;
+    k.onDeliver?.(p, skb);
+  }
 }
 
 export function makeSys(k: Kernel, p: TaskStruct): Sys {
@@ -69,8 +90,23 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     dup: (fd) => syscall(k, p, `dup(${fd})`, () => SYSC_dup(k, fd)),
     read(fd, count) {
       const iter: IovIter = { count, consumed: [] };
-      return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter));
+      return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter), iter);
     },
+    recv(fd, len, flags = 0) {
+      const iter: IovIter = { count: len, consumed: [] };
+      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter, "SYSC_recv"), iter);
+    },
+    recvfrom(fd, len, flags = 0) {
+      const iter: IovIter = { count: len, consumed: [] };
+      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, NULL, NULL)`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
+    },
+    bind: (fd, port) => syscall(k, p, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); }),
+    listen: (fd, backlog) => syscall(k, p, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); }),
+    accept: (fd) => syscall(k, p, `accept(${fd}, NULL, NULL)`, () => SYSC_accept4(k, fd, 0)),
+    accept4: (fd, flags) => syscall(k, p, `accept4(${fd}, NULL, NULL, ${flags})`, () => SYSC_accept4(k, fd, flags)),
+    setsockopt: (fd, level, optname, value) =>
+      syscall(k, p, `setsockopt(${fd}, ${level}, ${optname}, ${value})`, function* () { return SYSC_setsockopt(k, fd, level, optname, value); }),
+    fcntl: (fd, cmd, arg) => syscall(k, p, `fcntl(${fd}, ${cmd}, 0x${arg.toString(16)})`, function* () { return SYSC_fcntl(k, fd, cmd, arg); }),
     pause: () => syscall(k, p, "pause()", () => SYSC_pause(k)),
     *compute(ns) {
       yield* burn(ns, "user");

@@ -1,30 +1,48 @@
-// tcp.ts: the TCP socket: struct tcp_sock, tcp_prot, inet_stream_ops, tcp_init_sock, tcp_close.
+// tcp.ts: the TCP socket: struct tcp_sock, tcp_prot, inet_stream_ops, tcp_recvmsg, tcp_poll.
 // Linux 4.6.2: net/ipv4/tcp.c, net/ipv4/tcp_ipv4.c (tcp_prot, tcp_v4_init_sock),
-// include/linux/tcp.h. Book: §3.2 (sk_prot = tcp_prot), §3.3 (tcp_recvmsg).
+// include/linux/tcp.h. Book: §3.2 (sk_prot = tcp_prot), §3.3 (tcp_recvmsg -> sk_wait_data).
 //
 // Interface:
-// * tcp_prot (struct proto) and inet_stream_ops (struct proto_ops), the two tables inet_create
-//   installs for SOCK_STREAM.
-// * tcp_v4_init_sock -> tcp_init_sock: sk_sndbuf = tcp_wmem[1], sk_rcvbuf = tcp_rmem[1], the
-//   (4.6-only) prequeue.
+// * tcp_prot / inet_stream_ops: the tables inet_create installs for SOCK_STREAM.
+// * tcp_recvmsg(sk, msg, len, nonblock, flags): copy from sk_receive_queue until `target`
+//   (SO_RCVLOWAT, MSG_WAITALL) is reached; sleep in sk_wait_data when there is not enough.
+//   4.6's prequeue: before sleeping the reader registers as tp->ucopy.task, so softirq hands it
+//   segments unprocessed and it runs TCP itself (tcp_prequeue_process) when it wakes.
+// * tcp_poll: the readiness mask epoll and poll() see.
 //
-// Model vs kernel: no sequence-space wraparound, congestion control, retransmission or timers;
-// a segment carries a byte count and its sequence numbers.
+// Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
+// data or MSG_PEEK; ACKs and window updates are not sent (no tcp_cleanup_rbuf).
 
 import type { Kernel } from "./kernel";
-import type { TaskStruct } from "./sched";
-import { PF_INET, type ProtoOps } from "./socket";
-import { sk_free, sk_zero, TCP_CLOSE, type Proto, type SkBuff, type Sock } from "./sock";
-import { inet_release, inet_recvmsg } from "./af_inet";
+import { burn, type KGen, type TaskStruct } from "./sched";
+import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, type Socket } from "./socket";
+import {
+  sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
+  sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
+  TCP_SYN_SENT, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
+  type Proto, type SkBuff, type Sock,
+} from "./sock";
+import { inet_release, inet_recvmsg, inet_bind, inet_listen, inet_accept } from "./af_inet";
+import { tcp_v4_do_rcv } from "./tcp_ipv4";
+import { sock_poll_wait } from "./poll";
+import { inet_csk_accept } from "./inet_connection_sock";
+import type { File, PollTable } from "./fs";
+import { ehashKey } from "./inet_hashtables";
+import { EAGAIN, ENOTCONN } from "./errno";
 
-/** struct tcp_sock (include/linux/tcp.h): the TCP fields this chapter uses. */
+/** struct tcp_sock (include/linux/tcp.h) with inet_connection_sock's accept queue. */
 export interface TcpSock extends Sock {
   /** Next sequence number expected from the peer (advanced by tcp_rcv_nxt_update). */
   rcv_nxt: number;
   /** Head of yet-unread data (advanced by tcp_recvmsg as it copies). */
   copied_seq: number;
   /** 4.6 only: the prequeue. task = the reader sleeping in tcp_recvmsg (tp->ucopy.task). */
-  ucopy: { prequeue: SkBuff[]; task: TaskStruct | null; len: number; memory: number };
+  ucopy: { prequeue: SkBuff[]; task: TaskStruct | null; len: number; memory: number; msg: Msghdr | null };
+  out_of_order_queue: SkBuff[];
+  /** icsk_accept_queue: established children waiting for accept(). */
+  icsk_accept_queue: TcpSock[];
+  /** listen(fd, backlog): the accept queue's limit. */
+  sk_max_ack_backlog: number;
 }
 
 export function tcp_sk(sk: Sock): TcpSock {
@@ -36,7 +54,7 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   k.tr?.enter("tcp_v4_init_sock", "tcp_v4_init_sock(sk)");
   k.tr?.enter("tcp_init_sock", "tcp_init_sock(sk)");
   const tp = tcp_sk(sk);
-  tp.ucopy = { prequeue: [], task: null, len: 0, memory: 0 }; // tcp_prequeue_init
+  tp.ucopy = { prequeue: [], task: null, len: 0, memory: 0, msg: null }; // tcp_prequeue_init
   sk.sk_state = TCP_CLOSE;
   sk.sk_sndbuf = k.sysctl.tcp_wmem_default;
   sk.sk_rcvbuf = k.sysctl.tcp_rmem_default;
@@ -46,13 +64,184 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   return 0;
 }
 
-/** tcp_close(sk, timeout): the model frees the sock at once (no FIN_WAIT/TIME_WAIT life). */
+/** tcp_close(sk, timeout): unhash and free (the model has no FIN_WAIT/TIME_WAIT life). */
 export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
   k.tr?.enter("tcp_close", "sk->sk_prot->close(sk, timeout) = tcp_close(sk, timeout)");
+  const tp = tcp_sk(sk);
+  if (sk.sk_state === TCP_LISTEN) {
+    k.hash.listening.delete(sk.inet_num);
+    for (const child of tp.icsk_accept_queue.splice(0)) tcp_close(k, child, 0); // inet_csk_listen_stop
+  } else if (sk.inet_daddr) {
+    k.hash.ehash.delete(ehashKey(sk.inet_daddr, sk.inet_dport, sk.inet_num));
+  }
   sk.sk_state = TCP_CLOSE;
   sk_free(k, sk);
   k.tr?.exit();
   void timeout;
+}
+
+/** tcp_prequeue_process: run the segments softirq left on the prequeue, in process context. */
+function tcp_prequeue_process(k: Kernel, sk: Sock): void {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_prequeue_process", "tcp_prequeue_process(sk)", "TCP 协议处理在进程上下文完成");
+  for (const skb of tp.ucopy.prequeue.splice(0)) sk.sk_backlog_rcv?.(k, sk, skb); // local_bh_disable()
+  tp.ucopy.memory = 0;
+  k.tr?.exit();
+}
+
+/** tcp_recvmsg(sk, msg, len, nonblock, flags, &addr_len) (net/ipv4/tcp.c). */
+export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonblock: number, flags: number): KGen<number> {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_recvmsg", "tcp_recvmsg(sk, msg, size, noblock, flags, &addr_len)");
+  lock_sock(k, sk);
+  yield* burn(k.costs.recvmsg, "sys");
+  let copied = 0;
+  if (sk.sk_state === TCP_LISTEN) {
+    release_sock(k, sk);
+    k.tr?.exit();
+    return -ENOTCONN;
+  }
+  const timeo = { v: sock_rcvtimeo(sk, nonblock) };
+  const target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+  let user_recv: TaskStruct | null = null;
+  const me = k.current;
+  do {
+    const last = sk.sk_receive_queue[sk.sk_receive_queue.length - 1];
+    // skb_queue_walk(&sk->sk_receive_queue, skb)
+    const skb = sk.sk_receive_queue[0];
+    if (skb) {
+      const offset = tp.copied_seq - skb.seq;
+      if (offset < skb.len) {
+        // found_ok_skb
+        const used = Math.min(skb.len - offset, len);
+        if (!(flags & MSG_TRUNC)) {
+          k.tr?.leaf(`skb_copy_datagram_msg(skb, offset, msg, ${used})`, "拷贝到用户空间", "skb_copy_datagram_iter");
+          yield* burn(used * k.costs.copyPerByte, "sys");
+        }
+        tp.copied_seq += used;
+        copied += used;
+        len -= used;
+        if (offset + used < skb.len) continue;
+        if (skb.fin) {
+          tp.copied_seq++; // found_fin_ok
+          eat(sk, skb, msg);
+          break;
+        }
+        eat(sk, skb, msg);
+        continue;
+      }
+      if (skb.fin) {
+        tp.copied_seq++; // found_fin_ok
+        eat(sk, skb, msg);
+        break;
+      }
+    }
+    if (copied >= target && sk.sk_backlog.queue.length === 0) break;
+    if (copied) {
+      if (sk.sk_err || sk.sk_state === TCP_CLOSE || sk.sk_shutdown & RCV_SHUTDOWN || !timeo.v || me.sigpending) break;
+    } else {
+      if (sk.sk_flags & SOCK_DONE) break;
+      if (sk.sk_err) {
+        copied = sock_error(sk);
+        break;
+      }
+      if (sk.sk_shutdown & RCV_SHUTDOWN) break;
+      if (sk.sk_state === TCP_CLOSE) {
+        if (!(sk.sk_flags & SOCK_DONE)) copied = -ENOTCONN;
+        break;
+      }
+      if (!timeo.v) {
+        copied = -EAGAIN;
+        break;
+      }
+      if (me.sigpending) {
+        copied = sock_intr_errno(timeo.v);
+        break;
+      }
+    }
+    let doPrequeue = false;
+    if (!k.sysctl.tcp_low_latency && tp.ucopy.task === user_recv) {
+      // Install new reader: the softirq will now prequeue segments for us
+      if (!user_recv && !(flags & (MSG_TRUNC | MSG_PEEK))) {
+        user_recv = me;
+        tp.ucopy.task = me;
+        tp.ucopy.msg = msg;
+        k.tr?.leaf("tp->ucopy.task = user_recv = current", "4.6 prequeue: 软中断将把数据包交给本进程处理");
+      }
+      tp.ucopy.len = len;
+      if (tp.ucopy.prequeue.length > 0) doPrequeue = true;
+    }
+    if (!doPrequeue) {
+      if (copied >= target) {
+        release_sock(k, sk); // do not sleep, just process backlog
+        lock_sock(k, sk);
+      } else {
+        yield* sk_wait_data(k, sk, timeo, last);
+      }
+    }
+    if (user_recv) {
+      let chunk = len - tp.ucopy.len; // copied straight to user space by tcp_copy_to_iovec
+      if (chunk) {
+        len -= chunk;
+        copied += chunk;
+      }
+      if (doPrequeue || (tp.rcv_nxt === tp.copied_seq && tp.ucopy.prequeue.length > 0)) {
+        tcp_prequeue_process(k, sk);
+        chunk = len - tp.ucopy.len;
+        if (chunk) {
+          len -= chunk;
+          copied += chunk;
+        }
+      }
+    }
+  } while (len > 0);
+  if (user_recv) {
+    if (tp.ucopy.prequeue.length > 0) {
+      tp.ucopy.len = copied > 0 ? len : 0;
+      tcp_prequeue_process(k, sk);
+      const chunk = len - tp.ucopy.len;
+      if (copied > 0 && chunk) {
+        len -= chunk;
+        copied += chunk;
+      }
+    }
+    tp.ucopy.task = null;
+    tp.ucopy.len = 0;
+    tp.ucopy.msg = null;
+  }
+  release_sock(k, sk); // tcp_cleanup_rbuf would send a window update: ACKs are not modelled
+  k.tr?.exit();
+  return copied;
+}
+
+/** sk_eat_skb, recording the skb as consumed by this read (end-to-end latency). */
+function eat(sk: Sock, skb: SkBuff, msg: Msghdr): void {
+  sk_eat_skb(sk, skb);
+  msg.msg_iter.consumed.push(skb);
+}
+
+/** tcp_poll(file, sock, wait): the readiness mask; registers `wait` on sk_sleep(sk) first. */
+export function tcp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | null): number {
+  const sk = sock.sk!;
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_poll", "sock->ops->poll(file, sock, wait) = tcp_poll(file, sock, wait)");
+  sock_poll_wait(k, file, sk_sleep(sk), wait);
+  let mask = 0;
+  const state = sk.sk_state;
+  if (state === TCP_LISTEN) {
+    mask = tp.icsk_accept_queue.length > 0 ? POLLIN | POLLRDNORM : 0; // inet_csk_listen_poll
+  } else {
+    if (sk.sk_shutdown === SHUTDOWN_MASK || state === TCP_CLOSE) mask |= POLLHUP;
+    if (sk.sk_shutdown & RCV_SHUTDOWN) mask |= POLLIN | POLLRDNORM | POLLRDHUP;
+    if (state !== TCP_SYN_SENT && state !== TCP_CLOSE) {
+      const target = sock_rcvlowat(sk, 0, 0x7fffffff);
+      if (tp.rcv_nxt - tp.copied_seq >= target) mask |= POLLIN | POLLRDNORM;
+      if (!(sk.sk_shutdown & SEND_SHUTDOWN)) mask |= POLLOUT | POLLWRNORM; // the model never fills sk_sndbuf
+    }
+    if (sk.sk_err) mask |= POLLERR;
+  }
+  k.tr?.exit();
+  return mask;
 }
 
 export const tcp_prot: Proto = {
@@ -61,19 +250,26 @@ export const tcp_prot: Proto = {
     const tp = sk_zero(k, tcp_prot) as TcpSock;
     tp.rcv_nxt = 0;
     tp.copied_seq = 0;
-    tp.ucopy = { prequeue: [], task: null, len: 0, memory: 0 };
+    tp.ucopy = { prequeue: [], task: null, len: 0, memory: 0, msg: null };
+    tp.out_of_order_queue = [];
+    tp.icsk_accept_queue = [];
+    tp.sk_max_ack_backlog = 0;
     return tp;
   },
   init: tcp_v4_init_sock,
   close: tcp_close,
-  recvmsg: null,
-  backlog_rcv: null,
+  recvmsg: tcp_recvmsg,
+  backlog_rcv: tcp_v4_do_rcv,
+  accept: inet_csk_accept,
 };
 
 export const inet_stream_ops: ProtoOps = {
   name: "inet_stream_ops",
   family: PF_INET,
   release: inet_release,
-  poll: null,
+  bind: inet_bind,
+  listen: inet_listen,
+  accept: inet_accept,
+  poll: tcp_poll,
   recvmsg: inet_recvmsg,
 };

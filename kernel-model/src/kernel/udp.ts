@@ -1,23 +1,121 @@
-// udp.ts: the UDP socket: udp_prot, inet_dgram_ops, udp_lib_close.
+// udp.ts: the UDP socket: udp_prot, inet_dgram_ops, receive (udp_rcv) and udp_recvmsg.
 // Linux 4.6.2: net/ipv4/udp.c, net/ipv4/af_inet.c (inet_dgram_ops). Book: §3.2 (the seed's
-// socket(AF_INET, SOCK_DGRAM, 0) trace), §3.3 (udp_recvmsg).
+// socket(AF_INET, SOCK_DGRAM, 0) trace), §3.3.
 //
-// Interface: udp_prot (struct proto: no init in 4.6), inet_dgram_ops (struct proto_ops).
+// Interface:
+// * udp_rcv -> __udp4_lib_rcv -> udp_queue_rcv_skb [softirq]: drop when sk_rcvqueues_full;
+//   socket not owned -> __udp_queue_rcv_skb -> sock_queue_rcv_skb -> sk_data_ready; owned ->
+//   sk_add_backlog. No socket on the port -> ICMP port unreachable (counted).
+// * udp_recvmsg -> __skb_recv_datagram (datagram.ts): one datagram per call, truncated
+//   (MSG_TRUNC) when the buffer is short; readers wait EXCLUSIVELY: one woken per datagram.
+// * udp_poll -> datagram_poll.
 //
-// Model vs kernel: no checksums, multicast or encapsulation.
+// Model vs kernel: no checksums, multicast, connected-socket lookups or encapsulation.
 
 import type { Kernel } from "./kernel";
-import { PF_INET, type ProtoOps } from "./socket";
-import { sk_free, sk_zero, TCP_CLOSE, type Proto, type Sock } from "./sock";
-import { inet_release, inet_recvmsg } from "./af_inet";
+import { burn, charge, type KGen } from "./sched";
+import { PF_INET, MSG_TRUNC, type Msghdr, type ProtoOps, type Socket } from "./socket";
+import {
+  sk_free, sk_zero, sk_add_backlog, sk_rcvqueues_full, sock_owned_by_user, sock_queue_rcv_skb, TCP_CLOSE,
+  type Proto, type SkBuff, type Sock,
+} from "./sock";
+import { inet_release, inet_recvmsg, inet_bind } from "./af_inet";
+import { __skb_recv_datagram, datagram_poll, skb_free_datagram_locked } from "./datagram";
+import type { File, PollTable } from "./fs";
 
 /** udp_lib_close -> sk_common_release: unhash and free. */
 export function udp_lib_close(k: Kernel, sk: Sock, timeout: number): void {
   k.tr?.enter("udp_lib_close", "sk->sk_prot->close(sk, timeout) = udp_lib_close(sk, timeout)");
+  if (sk.inet_num && k.hash.udp.get(sk.inet_num) === sk) k.hash.udp.delete(sk.inet_num);
   sk.sk_state = TCP_CLOSE;
   sk_free(k, sk);
   k.tr?.exit();
   void timeout;
+}
+
+/** udp_rcv: inet_protos[IPPROTO_UDP]->handler. */
+export function udp_rcv(k: Kernel, skb: SkBuff): number {
+  k.tr?.enter("udp_rcv", "udp_rcv(skb)");
+  k.tr?.enter("__udp4_lib_rcv", "__udp4_lib_rcv(skb, &udp_table, IPPROTO_UDP)");
+  const sk = k.hash.udp.get(skb.dport); // __udp4_lib_lookup_skb
+  if (!sk) {
+    k.tr?.leaf("no socket: icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0)", "UDP_MIB_NOPORTS", "icmp_send");
+    k.stats.noSocket++;
+  } else {
+    udp_queue_rcv_skb(k, sk, skb);
+  }
+  k.tr?.exit();
+  k.tr?.exit();
+  return 0;
+}
+
+/** udp_queue_rcv_skb(sk, skb): the receive-buffer check, then queue or backlog. */
+function udp_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
+  k.tr?.enter("udp_queue_rcv_skb", "udp_queue_rcv_skb(sk, skb)");
+  try {
+    charge(k, k.costs.udpDatagram);
+    if (sk_rcvqueues_full(sk, sk.sk_rcvbuf)) {
+      k.tr?.leaf("sk_rcvqueues_full(sk, sk->sk_rcvbuf): drop (UDP_MIB_RCVBUFERRORS)", "接收缓冲区满");
+      return drop(k, sk, skb);
+    }
+    if (!sock_owned_by_user(sk)) {
+      if (__udp_queue_rcv_skb(k, sk, skb) < 0) return -1;
+    } else if (sk_add_backlog(sk, skb, sk.sk_rcvbuf)) {
+      return drop(k, sk, skb);
+    }
+    return 0;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+function drop(k: Kernel, sk: Sock, skb: SkBuff): number {
+  sk.sk_drops++;
+  k.stats.socketDrops++;
+  skb.onDrop?.(k, skb, "rcvbuf");
+  return -1;
+}
+
+/** __udp_queue_rcv_skb: udp_prot.backlog_rcv -> sock_queue_rcv_skb. */
+export function __udp_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
+  k.tr?.enter("__udp_queue_rcv_skb", "__udp_queue_rcv_skb(sk, skb)");
+  const rc = sock_queue_rcv_skb(k, sk, skb);
+  if (rc < 0) {
+    k.stats.socketDrops++; // sock_queue_rcv_skb counted sk_drops
+    skb.onDrop?.(k, skb, "rcvbuf");
+  }
+  k.tr?.exit();
+  return rc;
+}
+
+/** udp_recvmsg(sk, msg, len, noblock, flags, &addr_len). */
+export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, noblock: number, flags: number): KGen<number> {
+  k.tr?.enter("udp_recvmsg", "udp_recvmsg(sk, msg, len, noblock, flags, &addr_len)");
+  try {
+    yield* burn(k.costs.recvmsg, "sys");
+    const r = yield* __skb_recv_datagram(k, sk, flags | (noblock ? 0x40 : 0));
+    if (typeof r === "number") return r;
+    const skb = r;
+    const ulen = skb.len;
+    let copied = len;
+    if (copied > ulen) copied = ulen;
+    else if (copied < ulen) msg.msg_flags |= MSG_TRUNC; // the rest of the datagram is lost
+    k.tr?.leaf(`skb_copy_datagram_msg(skb, 0, msg, ${copied})`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间", "skb_copy_datagram_iter");
+    yield* burn(copied * k.costs.copyPerByte, "sys");
+    msg.msg_iter.consumed.push(skb);
+    skb_free_datagram_locked(sk, skb);
+    return flags & MSG_TRUNC ? ulen : copied;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** udp_poll -> datagram_poll. */
+export function udp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | null): number {
+  k.tr?.enter("udp_poll", "sock->ops->poll(file, sock, wait) = udp_poll(file, sock, wait)");
+  const mask = datagram_poll(k, file, sock, wait);
+  k.tr?.exit();
+  return mask;
 }
 
 export const udp_prot: Proto = {
@@ -25,14 +123,15 @@ export const udp_prot: Proto = {
   alloc: (k: Kernel): Sock => sk_zero(k, udp_prot),
   init: null,
   close: udp_lib_close,
-  recvmsg: null,
-  backlog_rcv: null,
+  recvmsg: udp_recvmsg,
+  backlog_rcv: __udp_queue_rcv_skb,
 };
 
 export const inet_dgram_ops: ProtoOps = {
   name: "inet_dgram_ops",
   family: PF_INET,
   release: inet_release,
-  poll: null,
+  bind: inet_bind,
+  poll: udp_poll,
   recvmsg: inet_recvmsg,
 };

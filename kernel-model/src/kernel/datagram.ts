@@ -1,0 +1,98 @@
+// datagram.ts: generic datagram receive: taking one skb, or waiting exclusively for one.
+// Linux 4.6.2: net/core/datagram.c. Book: §3.3 (UDP readers; the Kernel note on exclusive waits).
+//
+// Interface:
+// * __skb_recv_datagram(sk, flags): unlink the first skb of sk_receive_queue; none -> -EAGAIN
+//   when non-blocking, else __skb_wait_for_more_packets and retry; -EAGAIN after SO_RCVTIMEO,
+//   sock_intr_errno on a signal, 0 (EOF) after shutdown.
+// * __skb_wait_for_more_packets: prepare_to_wait_EXCLUSIVE (tail) with receiver_wake_function:
+//   sock_def_readable's nr_exclusive = 1 then wakes exactly one UDP reader per datagram.
+// * datagram_poll: the UDP readiness mask.
+//
+// Model vs kernel: no MSG_PEEK offsets, busy polling or checksum-at-copy retries.
+
+import type { Kernel } from "./kernel";
+import { TASK_INTERRUPTIBLE, type KGen } from "./sched";
+import { autoremove_wake_function, DEFINE_WAIT_FUNC, finish_wait, prepare_to_wait_exclusive, type WaitQueueEntry } from "./wait";
+import {
+  sk_sleep, sock_error, sock_intr_errno, sock_rcvtimeo, RCV_SHUTDOWN, SHUTDOWN_MASK, POLLERR, POLLHUP, POLLIN,
+  POLLRDNORM, POLLRDHUP, POLLOUT, POLLWRNORM, SEND_SHUTDOWN, type SkBuff, type Sock,
+} from "./sock";
+import { sock_poll_wait } from "./poll";
+import { schedule_timeout } from "./timer";
+import { MSG_DONTWAIT, type Socket } from "./socket";
+import type { File, PollTable } from "./fs";
+import { EAGAIN } from "./errno";
+
+/** receiver_wake_function: ignore wakeups whose key has neither POLLIN nor POLLERR. */
+export function receiver_wake_function(k: Kernel, wait: WaitQueueEntry, mode: number, sync: number, key: number | null): number {
+  if (key !== null && !(key & (POLLIN | POLLERR))) return 0;
+  return autoremove_wake_function(k, wait, mode, sync, key);
+}
+
+/** __skb_wait_for_more_packets(sk, &err, &timeo, last): 0 = look again, 1 = give up with *err. */
+function* __skb_wait_for_more_packets(k: Kernel, sk: Sock, st: { err: number; timeo: number }, last: SkBuff | undefined): KGen<number> {
+  k.tr?.enter("__skb_wait_for_more_packets", "__skb_wait_for_more_packets(sk, err, &timeo, last)");
+  const wait = DEFINE_WAIT_FUNC(k, receiver_wake_function);
+  prepare_to_wait_exclusive(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
+  let error = 0;
+  const q = sk.sk_receive_queue;
+  const e = sock_error(sk);
+  if (e) {
+    st.err = e;
+    error = 1;
+  } else if (q[q.length - 1] !== last) {
+    // a datagram arrived meanwhile: look again
+  } else if (sk.sk_shutdown & RCV_SHUTDOWN) {
+    st.err = 0;
+    error = 1;
+  } else if (k.current.sigpending) {
+    st.err = sock_intr_errno(st.timeo);
+    error = 1;
+  } else {
+    st.timeo = yield* schedule_timeout(k, st.timeo);
+  }
+  finish_wait(k, sk_sleep(sk), wait);
+  k.tr?.exit();
+  return error;
+}
+
+/** __skb_recv_datagram(sk, flags, &peeked, &off, &err): an skb, or a negative errno (0 = EOF). */
+export function* __skb_recv_datagram(k: Kernel, sk: Sock, flags: number): KGen<SkBuff | number> {
+  k.tr?.enter("__skb_recv_datagram", "__skb_recv_datagram(sk, flags, &peeked, &off, &err)");
+  try {
+    const e = sock_error(sk);
+    if (e) return e;
+    const st = { err: 0, timeo: sock_rcvtimeo(sk, flags & MSG_DONTWAIT) };
+    for (;;) {
+      const q = sk.sk_receive_queue;
+      const last = q[q.length - 1];
+      const skb = q.shift(); // __skb_unlink
+      if (skb) return skb;
+      if (!st.timeo) return -EAGAIN;
+      if (yield* __skb_wait_for_more_packets(k, sk, st, last)) return st.err;
+    }
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** skb_free_datagram_locked: free the skb, uncharging sk_rmem_alloc (sock_rfree). */
+export function skb_free_datagram_locked(sk: Sock, skb: SkBuff): void {
+  sk.sk_backlog.rmem_alloc -= skb.truesize;
+}
+
+/** datagram_poll(file, sock, wait). */
+export function datagram_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | null): number {
+  const sk = sock.sk!;
+  k.tr?.enter("datagram_poll", "datagram_poll(file, sock, wait)");
+  sock_poll_wait(k, file, sk_sleep(sk), wait);
+  let mask = 0;
+  if (sk.sk_err) mask |= POLLERR;
+  if (sk.sk_shutdown & RCV_SHUTDOWN) mask |= POLLRDHUP | POLLIN | POLLRDNORM;
+  if (sk.sk_shutdown === SHUTDOWN_MASK) mask |= POLLHUP;
+  if (sk.sk_receive_queue.length > 0) mask |= POLLIN | POLLRDNORM;
+  if (!(sk.sk_shutdown & SEND_SHUTDOWN)) mask |= POLLOUT | POLLWRNORM;
+  k.tr?.exit();
+  return mask;
+}

@@ -1,0 +1,37 @@
+// inet_hashtables.ts: finding the socket a segment or datagram belongs to.
+// Linux 4.6.2: net/ipv4/inet_hashtables.c (tcp_hashinfo: ehash, listening hash),
+// net/ipv4/udp.c (udp_table). Book: §3.3.2 (tcp_v4_rcv / udp_rcv look up the sock).
+//
+// Interface: one table set per Kernel (k.hash): tcp established (4-tuple), tcp listeners
+// (local port), request socks (TCP_NEW_SYN_RECV), udp (local port).
+//
+// Model vs kernel: one local address (10.0.0.1); Maps instead of hash buckets and RCU.
+
+import type { Sock } from "./sock";
+
+/** struct request_sock (include/net/request_sock.h): a half-open connection (SYN received). */
+export interface RequestSock {
+  rsk_listener: Sock;
+  saddr: string;
+  sport: number;
+  dport: number;
+  /** Peer's initial sequence number; data starts at rcv_isn + 1. */
+  rcv_isn: number;
+  /** Model: the remote end, told about the SYN-ACK so it can answer with the ACK. */
+  peer: { onSynAck(t: number): void } | null;
+}
+
+export interface InetHashtables {
+  ehash: Map<string, Sock | RequestSock>;
+  listening: Map<number, Sock>;
+  udp: Map<number, Sock>;
+}
+
+export function newHashtables(): InetHashtables {
+  return { ehash: new Map(), listening: new Map(), udp: new Map() };
+}
+
+/** The ehash key of a flow: remote address:port -> local port. */
+export function ehashKey(saddr: string, sport: number, dport: number): string {
+  return `${saddr}:${sport}>${dport}`;
+}

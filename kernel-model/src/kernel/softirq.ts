@@ -1,0 +1,119 @@
+// softirq.ts: softirqs: raised in hard IRQ, run at irq_exit(), or by ksoftirqd/N under load.
+// Linux 4.6.2: kernel/softirq.c. Book: §3.3.2 软中断模块 (and the Kernel note on ksoftirqd).
+//
+// Interface:
+// * open_softirq(nr, action) registers a handler (net_dev_init: NET_RX_SOFTIRQ -> net_rx_action).
+// * __raise_softirq_irqoff(k, rq, nr): set the per-CPU pending bit (the softirq will run on the
+//   CPU that raised it).
+// * irq_exit(k, rq) (generator, hard-IRQ context): if not already in a softirq and something is
+//   pending, invoke_softirq -> __do_softirq right there, on the interrupted task's time.
+// * __do_softirq: runs the pending handlers; restarts while new bits appear, at most
+//   MAX_SOFTIRQ_RESTART (10) times and MAX_SOFTIRQ_TIME (2 ms), and not if need_resched;
+//   then leaves the rest to ksoftirqd/N (wakeup_softirqd), a real task that competes for the CPU.
+//
+// Model vs kernel: the book says softirqs are "handled by ksoftirqd"; in 4.6 they normally run
+// in irq_exit and ksoftirqd only takes over past the limits above (reference §0.2 item 4).
+// No threadirqs, no softirqs raised outside interrupt context except from ksoftirqd itself.
+
+import type { Kernel } from "./kernel";
+import {
+  burn, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preempt_point, type KGen, type Rq, type TaskStruct,
+} from "./sched";
+
+/** enum { HI_SOFTIRQ=0, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, ... } (include/linux/interrupt.h). */
+export const HI_SOFTIRQ = 0;
+export const TIMER_SOFTIRQ = 1;
+export const NET_TX_SOFTIRQ = 2;
+export const NET_RX_SOFTIRQ = 3;
+export const SOFTIRQ_NAMES = ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "BLOCK_IOPOLL", "TASKLET", "SCHED", "HRTIMER", "RCU"];
+/** kernel/softirq.c */
+export const MAX_SOFTIRQ_TIME = 2_000_000; // 2 ms (msecs_to_jiffies(2))
+export const MAX_SOFTIRQ_RESTART = 10;
+
+export type SoftirqAction = (k: Kernel, rq: Rq) => KGen<void>;
+
+/** softirq_vec[]: filled by open_softirq. */
+export function open_softirq(k: Kernel, nr: number, action: SoftirqAction): void {
+  k.softirq_vec[nr] = action;
+}
+
+/** __raise_softirq_irqoff(nr): or_softirq_pending(1 << nr) on this CPU. */
+export function __raise_softirq_irqoff(k: Kernel, rq: Rq, nr: number): void {
+  k.tr?.leaf(`__raise_softirq_irqoff(${SOFTIRQ_NAMES[nr]}_SOFTIRQ)`, "per-CPU pending bit: runs on the CPU that took the IRQ", "__raise_softirq_irqoff");
+  rq.softirq_pending |= 1 << nr;
+}
+
+/** irq_exit(): leave hard-IRQ context; run pending softirqs unless already inside one. */
+export function* irq_exit(k: Kernel, rq: Rq): KGen<void> {
+  k.tr?.enter("irq_exit", "irq_exit()");
+  if (!rq.in_softirq && rq.softirq_pending) {
+    k.tr?.enter("invoke_softirq", "invoke_softirq()", "!in_interrupt() && local_softirq_pending()");
+    yield* __do_softirq(k, rq);
+    k.tr?.exit();
+  }
+  k.tr?.exit();
+}
+
+/** __do_softirq(): the restart loop and its limits. */
+export function* __do_softirq(k: Kernel, rq: Rq): KGen<void> {
+  k.tr?.enter("__do_softirq", "__do_softirq()");
+  const end = k.now + MAX_SOFTIRQ_TIME;
+  let max_restart = MAX_SOFTIRQ_RESTART;
+  const frame = rq.irqs[rq.irqs.length - 1];
+  const savedMode = frame?.mode;
+  if (frame) frame.mode = "softirq";
+  rq.in_softirq = true; // __local_bh_disable_ip(SOFTIRQ_OFFSET)
+  k.stats.softirqRuns++;
+  yield* burn(k.costs.softirqEntry, "softirq");
+  let pending = rq.softirq_pending;
+  for (;;) {
+    rq.softirq_pending = 0; // set_softirq_pending(0)
+    for (let nr = 0; pending; nr++, pending >>= 1) {
+      if (pending & 1 && k.softirq_vec[nr]) {
+        k.tr?.enter("", `h->action(h)`, `= ${nr === NET_RX_SOFTIRQ ? "net_rx_action" : SOFTIRQ_NAMES[nr]}`);
+        yield* k.softirq_vec[nr]!(k, rq);
+        k.tr?.exit();
+      }
+    }
+    pending = rq.softirq_pending;
+    if (!pending) break;
+    if (k.now < end && !rq.need_resched && --max_restart) {
+      k.stats.softirqRestarts++;
+      continue;
+    }
+    wakeup_softirqd(k, rq); // too much work: hand the rest to ksoftirqd/N
+    break;
+  }
+  rq.in_softirq = false;
+  if (frame) frame.mode = savedMode!;
+  k.tr?.exit();
+}
+
+/** wakeup_softirqd(): wake this CPU's ksoftirqd unless it is already running. */
+export function wakeup_softirqd(k: Kernel, rq: Rq): void {
+  k.tr?.leaf(`wakeup_softirqd(): wake_up_process(ksoftirqd/${rq.cpu})`, "past 10 restarts, 2 ms or need_resched", "wakeup_softirqd");
+  k.stats.ksoftirqdWakeups++;
+  // MODEL: ksoftirqd/N is created the first time it is needed (Linux starts it at boot, asleep).
+  if (!rq.ksoftirqd) rq.ksoftirqd = spawnKsoftirqd(k, rq);
+  else if (rq.ksoftirqd.state !== TASK_RUNNING) wake_up_process(k, rq.ksoftirqd);
+}
+
+/** ksoftirqd/N: run_ksoftirqd while softirqs are pending, then sleep (smpboot thread loop). */
+export function spawnKsoftirqd(k: Kernel, rq: Rq): TaskStruct {
+  const p = k.spawn(`ksoftirqd/${rq.cpu}`, function* () {
+    for (;;) {
+      // smpboot_thread_fn: sleep until ksoftirqd_should_run()
+      while (!rq.softirq_pending) {
+        p.state = TASK_INTERRUPTIBLE;
+        yield* schedule(k);
+      }
+      p.inKernel = true;
+      k.tr?.enter("run_ksoftirqd", `run_ksoftirqd(cpu=${rq.cpu})`);
+      if (rq.softirq_pending && !rq.in_softirq) yield* __do_softirq(k, rq);
+      k.tr?.exit();
+      p.inKernel = false;
+      yield* preempt_point(); // cond_resched_rcu_qs()
+    }
+  }, { cpu: rq.cpu, kthread: true, pinned: true });
+  return p;
+}

@@ -1,0 +1,172 @@
+// tcp_ipv4.ts: TCP over IPv4 receive entry: tcp_v4_rcv, the prequeue, tcp_v4_do_rcv, handshake.
+// Linux 4.6.2: net/ipv4/tcp_ipv4.c, net/ipv4/tcp_minisocks.c, net/ipv4/tcp_input.c
+// (tcp_conn_request). Book: §3.3.2 (tcp_v4_rcv), §3.4.4, and the Kernel note on prequeue.
+//
+// Interface:
+// * tcp_v4_rcv(skb) [softirq], in 4.6.2's order:
+//   1. socket owned by a process (between lock_sock and release_sock) -> sk_add_backlog
+//      (limit sk_rcvbuf + sk_sndbuf; over it the segment is dropped and counted);
+//   2. else tcp_prequeue: a reader sleeps in tcp_recvmsg and tcp_low_latency = 0 -> queue on
+//      tp->ucopy.prequeue, wake the reader on the first segment; TCP work moves to the reader;
+//   3. else tcp_v4_do_rcv -> tcp_rcv_established -> tcp_queue_rcv -> sk_data_ready.
+// * The handshake: SYN on a listener -> tcp_conn_request (a request sock, SYN-ACK to the peer);
+//   the ACK -> tcp_check_req -> tcp_v4_syn_recv_sock (child cloned from the listener, inherits
+//   sk_data_ready) -> accept queue -> tcp_child_process -> listener's sk_data_ready.
+//
+// Model vs kernel: no checksums, options, timestamps, SYN cookies or TIME_WAIT; the SYN-ACK is
+// not a real frame: the peer is told when it leaves.
+
+import type { Kernel } from "./kernel";
+import { charge } from "./sched";
+import {
+  sk_add_backlog, sock_owned_by_user, sk_sleep, SOCK_DEAD, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
+  type SkBuff, type Sock,
+} from "./sock";
+import { wake_up_interruptible_sync_poll } from "./wait";
+import { POLLIN, POLLRDNORM, POLLRDBAND } from "./sock";
+import { tcp_rcv_established, tcp_rcv_state_process } from "./tcp_input";
+import { tcp_sk, tcp_prot, type TcpSock } from "./tcp";
+import { ehashKey, type RequestSock } from "./inet_hashtables";
+import { IPPROTO_TCP } from "./socket";
+
+function isRequestSock(x: Sock | RequestSock): x is RequestSock {
+  return "rsk_listener" in x;
+}
+
+/** tcp_v4_rcv: the inet_protos[IPPROTO_TCP] handler. Runs in softirq. */
+export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
+  k.tr?.enter("tcp_v4_rcv", "tcp_v4_rcv(skb)");
+  try {
+    const key = ehashKey(skb.saddr, skb.sport, skb.dport);
+    const found = k.hash.ehash.get(key) ?? k.hash.listening.get(skb.dport); // __inet_lookup_skb
+    if (!found) {
+      k.tr?.leaf("no socket: tcp_v4_send_reset(NULL, skb)", "RST", "tcp_v4_send_reset");
+      k.stats.noSocket++;
+      return 0;
+    }
+    if (isRequestSock(found)) {
+      // TCP_NEW_SYN_RECV: the third packet of the handshake
+      tcp_check_req(k, found, skb, key);
+      return 0;
+    }
+    const sk = found;
+    k.tr?.leaf(`sk = __inet_lookup_skb(&tcp_hashinfo, skb, ...)`, `sk_state = ${sk.sk_state === TCP_LISTEN ? "TCP_LISTEN" : sk.sk_state}`);
+    if (sk.sk_state === TCP_LISTEN) return tcp_v4_do_rcv(k, sk, skb);
+    // bh_lock_sock_nested(sk)
+    if (!sock_owned_by_user(sk)) {
+      if (!tcp_prequeue(k, sk, skb)) tcp_v4_do_rcv(k, sk, skb);
+    } else if (sk_add_backlog(sk, skb, sk.sk_rcvbuf + sk.sk_sndbuf)) {
+      k.tr?.leaf("sk_add_backlog() failed: drop (TCPBacklogDrop)", "backlog over sk_rcvbuf + sk_sndbuf");
+      sk.sk_drops++;
+      k.stats.socketDrops++;
+      skb.onDrop?.(k, skb, "backlog");
+    } else {
+      k.tr?.leaf("sock_owned_by_user(sk): sk_add_backlog(sk, skb, sk->sk_rcvbuf + sk->sk_sndbuf)", "进程正持有锁: 放入 backlog, release_sock 时处理");
+    }
+    return 0;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** tcp_prequeue(sk, skb) (4.6; removed in 4.14): hand the segment to a sleeping reader. */
+export function tcp_prequeue(k: Kernel, sk: Sock, skb: SkBuff): boolean {
+  const tp = tcp_sk(sk);
+  if (k.sysctl.tcp_low_latency || !tp.ucopy.task) return false;
+  if (skb.len === 0 && tp.ucopy.prequeue.length === 0) return false; // no payload (pure ACK, bare FIN)
+  k.tr?.enter("tcp_prequeue", "tcp_prequeue(sk, skb)", "4.6: 有进程在 tcp_recvmsg 中等待: 放入 prequeue");
+  tp.ucopy.prequeue.push(skb); // __skb_queue_tail(&tp->ucopy.prequeue, skb)
+  tp.ucopy.memory += skb.truesize;
+  if (tp.ucopy.memory > sk.sk_rcvbuf) {
+    // too much waiting for the reader: process it here, in softirq
+    k.tr?.leaf("ucopy.memory > sk_rcvbuf: flush the prequeue in softirq");
+    for (const s of tp.ucopy.prequeue.splice(0)) sk.sk_backlog_rcv?.(k, sk, s);
+    tp.ucopy.memory = 0;
+  } else if (tp.ucopy.prequeue.length === 1) {
+    wake_up_interruptible_sync_poll(k, sk_sleep(sk), POLLIN | POLLRDNORM | POLLRDBAND);
+  }
+  k.tr?.exit();
+  return true;
+}
+
+/** tcp_v4_do_rcv: tcp_prot.backlog_rcv. Softirq, or process context (backlog, prequeue). */
+export function tcp_v4_do_rcv(k: Kernel, sk: Sock, skb: SkBuff): number {
+  k.tr?.enter("tcp_v4_do_rcv", "tcp_v4_do_rcv(sk, skb)");
+  charge(k, k.costs.tcpSegment);
+  if (sk.sk_state === TCP_ESTABLISHED) tcp_rcv_established(k, sk, skb);
+  else tcp_rcv_state_process(k, sk, skb);
+  k.tr?.exit();
+  return 0;
+}
+
+/** tcp_conn_request (via icsk_af_ops->conn_request = tcp_v4_conn_request): SYN on a listener. */
+export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
+  k.tr?.enter("tcp_v4_conn_request", "icsk->icsk_af_ops->conn_request(sk, skb) = tcp_v4_conn_request(sk, skb)");
+  const lsk = sk as TcpSock;
+  if (lsk.icsk_accept_queue.length >= lsk.sk_max_ack_backlog) {
+    k.tr?.leaf("sk_acceptq_is_full(sk): drop the SYN (ListenOverflows)");
+    k.stats.listenOverflows++;
+  } else {
+    const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.synPeer ?? null };
+    k.hash.ehash.set(ehashKey(skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
+    k.tr?.leaf("inet_reqsk_alloc(); inet_csk_reqsk_queue_hash_add(); af_ops->send_synack()", "半连接: request_sock (TCP_NEW_SYN_RECV), SYN-ACK 发出");
+    req.peer?.onSynAck(k.now);
+  }
+  k.tr?.exit();
+}
+
+/** tcp_check_req -> tcp_v4_syn_recv_sock -> child; tcp_child_process wakes the listener. */
+function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: string): void {
+  k.tr?.enter("tcp_check_req", "tcp_check_req(sk, skb, req, false)", "third packet of the handshake");
+  const listener = req.rsk_listener as TcpSock;
+  k.hash.ehash.delete(key);
+  if (listener.sk_state !== TCP_LISTEN || listener.sk_flags & SOCK_DEAD || listener.icsk_accept_queue.length >= listener.sk_max_ack_backlog) {
+    k.stats.listenOverflows++;
+    k.tr?.exit();
+    return;
+  }
+  const child = tcp_v4_syn_recv_sock(k, listener, req);
+  k.hash.ehash.set(key, child); // inet_ehash_nolisten
+  listener.icsk_accept_queue.push(child); // inet_csk_reqsk_queue_add
+  k.tr?.leaf("inet_csk_complete_hashdance(): inet_csk_reqsk_queue_add(sk, req, child)", "全连接队列 (accept queue)");
+  // tcp_child_process: the child moves to ESTABLISHED; the listener's reader is woken
+  k.tr?.enter("tcp_child_process", "tcp_child_process(parent, child, skb)");
+  child.sk_state = TCP_ESTABLISHED;
+  k.tr?.leaf("tcp_rcv_state_process(child, skb): TCP_SYN_RECV -> TCP_ESTABLISHED");
+  listener.sk_data_ready(k, listener);
+  k.tr?.exit();
+  k.tr?.exit();
+  void skb;
+}
+
+/** tcp_v4_syn_recv_sock -> tcp_create_openreq_child -> inet_csk_clone_lock -> sk_clone_lock. */
+function tcp_v4_syn_recv_sock(k: Kernel, listener: TcpSock, req: RequestSock): TcpSock {
+  k.tr?.enter("tcp_v4_syn_recv_sock", "tcp_v4_syn_recv_sock(sk, skb, req, ...)");
+  k.tr?.leaf("newsk = sk_clone_lock(sk, GFP_ATOMIC): sock_copy(newsk, sk)", "child 继承 sk_data_ready = sock_def_readable; sk_wq = NULL until accept (sock_graft)", "sk_clone_lock");
+  const child = tcp_prot.alloc(k) as TcpSock;
+  // sock_copy: everything the listener had, callbacks included; then the per-connection resets
+  child.sk_family = listener.sk_family;
+  child.sk_type = listener.sk_type;
+  child.sk_protocol = IPPROTO_TCP;
+  child.sk_rcvbuf = listener.sk_rcvbuf;
+  child.sk_sndbuf = listener.sk_sndbuf;
+  child.sk_rcvlowat = listener.sk_rcvlowat;
+  child.sk_rcvtimeo = listener.sk_rcvtimeo;
+  child.sk_sndtimeo = listener.sk_sndtimeo;
+  child.sk_data_ready = listener.sk_data_ready;
+  child.sk_state_change = listener.sk_state_change;
+  child.sk_write_space = listener.sk_write_space;
+  child.sk_error_report = listener.sk_error_report;
+  child.sk_backlog_rcv = listener.sk_backlog_rcv;
+  child.sk_wq = null; // sk_clone_lock: newsk->sk_wq = NULL
+  child.sk_socket = null;
+  child.sk_refcnt = 2;
+  child.sk_state = TCP_SYN_RECV;
+  child.inet_num = listener.inet_num;
+  child.inet_daddr = req.saddr;
+  child.inet_dport = req.sport;
+  child.rcv_nxt = child.copied_seq = req.rcv_isn + 1;
+  k.socks_alive++;
+  k.tr?.exit();
+  return child;
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { formatTrace, runTrace, walkTrace, LINES, Kernel, AF_INET, SOCK_STREAM, type TraceNode } from "kernel-model";
+import { main } from "../src/cli";
+
+/** The child of `n` whose text starts with `prefix` (a direct child: nesting matters). */
+function child(n: TraceNode, prefix: string): TraceNode {
+  const c = n.children.find((x) => x.text.startsWith(prefix));
+  if (!c) throw new Error(`"${n.text}" has no child "${prefix}": ${n.children.map((x) => x.text).join(" | ")}`);
+  return c;
+}
+
+describe("the seed's socket(AF_INET, SOCK_DGRAM, 0) trace", () => {
+  const { roots } = runTrace("socket-udp");
+
+  it("has the seed's chain in the seed's nesting", () => {
+    expect(roots).toHaveLength(1);
+    const sysc = child(roots[0], "SYSC_socket(");
+    const create = child(child(child(sysc, "sock_create("), "__sock_create("), "pf->create(");
+    const sc = child(child(sysc, "sock_create("), "__sock_create(");
+    child(sc, "sock = sock_alloc()");
+    child(sc, "pf = rcu_dereference(net_families[family])");
+    const inet = child(create, "inet_create(");
+    child(inet, "sock->ops = answer->ops;");
+    expect(child(inet, "answer_prot = answer->prot;").comment).toContain("udp_prot");
+    child(inet, "sk = sk_alloc(");
+    const init = child(inet, "sock_init_data(sock, sk)");
+    expect(child(init, "sk->sk_data_ready = sock_def_readable").comment).toBe("软中断收到数据包会调用此函数唤醒等待的进程");
+    // sock_map_fd comes after sock_create, under SYSC_socket
+    const order = sysc.children.map((c) => c.fn);
+    expect(order.indexOf("sock_map_fd")).toBeGreaterThan(order.indexOf("sock_create"));
+  });
+
+  it("prints in the seed's |- layout", () => {
+    const text = formatTrace(roots, { loc: false });
+    expect(text).toContain(
+      "socket(AF_INET, SOCK_DGRAM, 0) = 3                  // 创建UDP的socket\n" +
+      "|-SYSC_socket(family = 2, type = 2, protocol = 0)\n" +
+      "  |-sock_create(family, type, protocol, &sock)\n" +
+      "    |-__sock_create(net, family, type, protocol, res, 0)\n" +
+      "      |-sock = sock_alloc()                         // 创建socket对象\n");
+    expect(text).toContain("        |-inet_create(net, sock, protocol, kern)\n");
+  });
+
+  it("gives every call its 4.6.2 file:line", () => {
+    const calls = walkTrace(roots).filter((n) => n.fn);
+    expect(calls.length).toBeGreaterThan(8);
+    for (const n of calls) if (LINES[n.fn]) expect(n.loc).toBe(LINES[n.fn]);
+    expect(Object.keys(LINES).length).toBeGreaterThan(0);
+  });
+});
+
+describe("socket-tcp trace", () => {
+  it("shows tcp_prot and sk_prot->init = tcp_v4_init_sock", () => {
+    const { roots } = runTrace("socket-tcp");
+    const text = formatTrace(roots);
+    expect(text).toContain("answer_prot=tcp_prot");
+    expect(text).toContain("|-sk->sk_prot->init(sk)");
+    expect(text).toContain("|-tcp_v4_init_sock(sk)");
+  });
+});
+
+describe("determinism", () => {
+  /** A busy little machine: sockets, CPU hogs on 2 CPUs, wakeups. */
+  function run(seed: number) {
+    const k = new Kernel({ cpus: 2, seed, trace: true });
+    for (let i = 0; i < 4; i++) {
+      k.spawn(`t${i}`, function* (sys) {
+        for (let j = 0; j < 5; j++) {
+          const fd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);
+          yield* sys.compute(k.rng.int(1000, 3_000_000));
+          yield* sys.close(fd);
+        }
+      });
+    }
+    k.runUntilIdle();
+    return JSON.stringify({ trace: formatTrace(k.tr!.roots), cpu: k.cpuTime(), stats: k.stats, now: k.now,
+      tasks: k.tasks.map((t) => [t.nvcsw, t.nivcsw, t.utime, t.stime]) });
+  }
+
+  it("the same seed gives byte-identical traces and statistics; another seed differs", () => {
+    const a = run(7);
+    expect(run(7)).toBe(a);
+    expect(run(8)).not.toBe(a);
+  });
+});
+
+describe("kernel-model CLI", () => {
+  function cli(...args: string[]) {
+    let out = "";
+    const code = main(args, (s) => { out += s; });
+    return { code, out };
+  }
+
+  it("trace socket-udp prints the tree; --json gives the same tree as JSON", () => {
+    const t = cli("trace", "socket-udp");
+    expect(t.code).toBe(0);
+    expect(t.out).toContain("|-SYSC_socket(family = 2, type = 2, protocol = 0)");
+    const j = cli("trace", "socket-udp", "--json");
+    const tree = JSON.parse(j.out) as TraceNode[];
+    expect(tree[0].children[0].fn).toBe("SYSC_socket");
+  });
+
+  it("unknown names and flags exit 2", () => {
+    expect(cli("trace", "no-such-trace").code).toBe(2);
+    expect(cli("trace", "socket-udp", "--bogus").code).toBe(2);
+    expect(cli("frobnicate").code).toBe(2);
+    expect(cli("--help").code).toBe(0);
+  });
+});
