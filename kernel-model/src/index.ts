@@ -31,3 +31,4 @@ export * from "./net/peer";
 export { LINES } from "./kernel/lines";
 export * from "./scenarios/traces";
 export * from "./plot/objects";
+export * from "./scenarios/lost-wakeup";

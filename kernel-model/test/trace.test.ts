@@ -49,6 +49,27 @@ describe("the seed's socket(AF_INET, SOCK_DGRAM, 0) trace", () => {
   });
 });
 
+describe("the seed's read(fd, buf, 1024) trace (read-block-tcp)", () => {
+  it("contains the seed's chain in the seed's nesting, down to sk_wait_data and schedule()", () => {
+    const { roots } = runTrace("read-block-tcp");
+    let n = child(roots[0], "SYSC_read(");
+    for (const p of ["vfs_read(", "__vfs_read(", "new_sync_read(", "filp->f_op->read_iter(&kiocb, &iter)", "sock_recvmsg(",
+      "sock_recvmsg_nosec(", "sock->ops->recvmsg(", "inet_recvmsg(", "sk->sk_prot->recvmsg(", "tcp_recvmsg(", "sk_wait_data("]) n = child(n, p);
+    const wait = child(n, "sk_wait_event(");
+    child(child(wait, "schedule()"), "context_switch(");
+    expect(formatTrace(roots)).toContain("(net/core/sock.c:");
+  });
+
+  it("softirq-rx traces go from the IRQ to the woken reader", () => {
+    for (const name of ["softirq-rx-tcp", "softirq-rx-tcp-low-latency", "softirq-rx-udp"]) {
+      const all = walkTrace(runTrace(name).roots).map((x) => x.fn);
+      for (const f of ["do_IRQ", "irq_exit", "__do_softirq", "net_rx_action", "ip_rcv", "try_to_wake_up", "context_switch"]) {
+        expect(all, `${name}: ${f}`).toContain(f);
+      }
+    }
+  });
+});
+
 describe("socket-tcp trace", () => {
   it("shows tcp_prot and sk_prot->init = tcp_v4_init_sock", () => {
     const { roots } = runTrace("socket-tcp");

@@ -85,11 +85,13 @@ export interface FilesStruct {
   next_fd: number;
   /** RLIMIT_NOFILE (soft). Default 1024, as `ulimit -n`. */
   rlimit_nofile: number;
+  /** Tasks sharing this table (threads: CLONE_FILES). */
+  count: number;
 }
 
 /** A new fd table. A user process starts with fds 0, 1, 2 open on its terminal. */
 export function newFiles(tty: File | null, rlimit_nofile = 1024): FilesStruct {
-  const files: FilesStruct = { fd: [], open_fds: [], next_fd: 0, rlimit_nofile };
+  const files: FilesStruct = { fd: [], open_fds: [], next_fd: 0, rlimit_nofile, count: 1 };
   if (tty) {
     for (let fd = 0; fd < 3; fd++) {
       files.fd[fd] = get_file(tty);
@@ -198,6 +200,7 @@ export function* SYSC_dup(k: Kernel, oldfd: number): KGen<number> {
 /** Close every fd of an exiting task (exit_files). */
 export function exit_files(k: Kernel): void {
   const files = k.current.files;
+  if (--files.count > 0) return; // another thread still uses the table
   for (let fd = 0; fd < files.fd.length; fd++) {
     const file = files.fd[fd];
     if (file) {

@@ -185,8 +185,9 @@ export class Kernel {
     };
   }
 
-  /** Create a task running `program` and make it runnable (wake_up_new_task) on `cpu`. */
-  spawn(comm: string, program: Program, opts: { cpu?: number; kthread?: boolean; pinned?: boolean; CAP_NET_RAW?: boolean } = {}): TaskStruct {
+  /** Create a task running `program` and make it runnable (wake_up_new_task) on `cpu`.
+   *  `thread: t` shares t's fd table (clone(CLONE_FILES), as pthread_create does). */
+  spawn(comm: string, program: Program, opts: { cpu?: number; kthread?: boolean; pinned?: boolean; CAP_NET_RAW?: boolean; thread?: TaskStruct } = {}): TaskStruct {
     const cpu = opts.cpu ?? this.tasks.length % this.rqs.length;
     if (!(cpu >= 0 && cpu < this.rqs.length)) throw new RangeError(`spawn: no cpu ${cpu}`);
     const p = this.newTask(comm, null, cpu, !opts.kthread);
@@ -194,6 +195,10 @@ export class Kernel {
     p.kthread = opts.kthread ?? false;
     p.caps.CAP_NET_RAW = opts.CAP_NET_RAW ?? false;
     p.pinned = opts.pinned ?? false;
+    if (opts.thread) {
+      p.files = opts.thread.files;
+      p.files.count++;
+    }
     p.gen = program(makeSys(this, p));
     const rq = this.rqs[cpu];
     rq.min_vruntime = Math.max(rq.min_vruntime, 0);

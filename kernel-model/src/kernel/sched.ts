@@ -256,7 +256,9 @@ export function charge(k: Kernel, ns: number): void {
 /** schedule(): give up the CPU. Sleeps if current->state != TASK_RUNNING. */
 export function* schedule(k: Kernel): KGen<void> {
   k.tr?.enter("schedule", "schedule()");
+  const t0 = k.now;
   yield SCHED_OP; // the task stops here and resumes here when scheduled again
+  if (k.tr && k.now > t0) k.tr.leaf(`... back on cpu${k.cpu?.cpu ?? 0} after ${((k.now - t0) / 1000).toFixed(3)}us`, "被唤醒后重新获得 CPU");
   k.tr?.exit();
 }
 

@@ -11,6 +11,7 @@
 import { Kernel } from "../kernel/kernel";
 import type { TraceNode } from "../sim/trace";
 import { AF_INET, SOCK_DGRAM, SOCK_STREAM } from "../kernel/socket";
+import { TcpPeer, udpSend } from "../net/peer";
 
 export interface TraceSpec {
   title: string;
@@ -34,6 +35,46 @@ function socketTrace(type: number, comment: string): TraceNode[] {
   return roots;
 }
 
+/** A reader blocked in read()/recv() on a connected TCP or a bound UDP socket, then one packet.
+ *  Returns the traced kernel and the index of the first root recorded after the reader slept. */
+function blockedReader(proto: "tcp" | "udp", call: "read" | "recv", lowLatency = 0) {
+  const k = new Kernel({ trace: true });
+  k.sysctl.tcp_low_latency = lowLatency;
+  k.spawn("reader", function* (sys) {
+    const fd = yield* sys.socket(AF_INET, proto === "tcp" ? SOCK_STREAM : SOCK_DGRAM, 0);
+    yield* sys.bind(fd, 80);
+    let rfd = fd;
+    if (proto === "tcp") {
+      yield* sys.listen(fd, 16);
+      rfd = yield* sys.accept(fd);
+    }
+    if (call === "read") yield* sys.read(rfd, 1024);
+    else yield* sys.recv(rfd, 1024, 0);
+  });
+  const at = 1_000_000;
+  if (proto === "tcp") new TcpPeer(k, { dport: 80 }).connect(100_000).send(100, at);
+  else udpSend(k, { dport: 80, bytes: 100, at });
+  k.runUntil(at - 1);
+  const mark = k.tr!.roots.length;
+  k.runUntilIdle();
+  return { k, mark };
+}
+
+/** The trace of the blocking call alone, as far as schedule() (the seed's second trace). */
+function blockingCallTrace(proto: "tcp" | "udp", call: "read" | "recv", comment: string): TraceNode[] {
+  const { k } = blockedReader(proto, call);
+  const roots = pick(k, `${call}(`);
+  roots[0].comment = comment;
+  return roots;
+}
+
+/** From the NIC's IRQ to the reader running again and returning. */
+function softirqTrace(proto: "tcp" | "udp", lowLatency: number): TraceNode[] {
+  const { k, mark } = blockedReader(proto, "read", lowLatency);
+  const call = k.tr!.roots.find((r) => r.text.startsWith("read("))!;
+  return [...k.tr!.roots.slice(mark), { ...call, text: `${call.text}   (the reader's call, resumed after the wakeup)` }];
+}
+
 export const TRACES: Record<string, TraceSpec> = {
   "socket-tcp": {
     title: "socket(AF_INET, SOCK_STREAM, 0): struct socket, struct sock, tcp_prot, the fd",
@@ -44,6 +85,31 @@ export const TRACES: Record<string, TraceSpec> = {
     title: "socket(AF_INET, SOCK_DGRAM, 0): the seed's trace",
     section: "3.2",
     run: () => socketTrace(SOCK_DGRAM, "创建UDP的socket"),
+  },
+  "read-block-tcp": {
+    title: "read(fd, buf, 1024) on a TCP socket with no data, down to sk_wait_data and schedule(): the seed's second trace",
+    section: "3.3",
+    run: () => blockingCallTrace("tcp", "read", "读取tcp socket上的数据"),
+  },
+  "recv-block-udp": {
+    title: "recv(fd, buf, 1024, 0) on a UDP socket with no data: __skb_recv_datagram waits exclusively",
+    section: "3.3.1",
+    run: () => blockingCallTrace("udp", "recv", "读取udp socket上的数据"),
+  },
+  "softirq-rx-tcp": {
+    title: "a TCP segment for a blocked reader: IRQ -> NET_RX -> tcp_v4_rcv -> prequeue -> wakeup -> the reader runs TCP",
+    section: "3.3.2",
+    run: () => softirqTrace("tcp", 0),
+  },
+  "softirq-rx-tcp-low-latency": {
+    title: "the same with net.ipv4.tcp_low_latency = 1: the book's path tcp_queue_rcv -> sk_data_ready",
+    section: "3.3.2",
+    run: () => softirqTrace("tcp", 1),
+  },
+  "softirq-rx-udp": {
+    title: "a UDP datagram for a blocked reader: IRQ -> NET_RX -> udp_rcv -> sock_queue_rcv_skb -> sk_data_ready -> wakeup",
+    section: "3.3.2",
+    run: () => softirqTrace("udp", 0),
   },
 };
 
