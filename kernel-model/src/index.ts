@@ -32,3 +32,5 @@ export { LINES } from "./kernel/lines";
 export * from "./scenarios/traces";
 export * from "./plot/objects";
 export * from "./scenarios/lost-wakeup";
+export * from "./sim/stats";
+export * from "./plot/timeline";

@@ -20,7 +20,7 @@ import { Tracer } from "../sim/trace";
 import { LINES } from "./lines";
 import { makeCosts, type Costs } from "./costs";
 import {
-  newRq, resched_curr, schedTunables, TASK_RUNNING, type KGen, type Rq, type SchedTunables, type TaskStruct,
+  newRq, resched_curr, schedTunables, TASK_RUNNING, type CpuMode, type KGen, type Rq, type SchedTunables, type TaskStruct,
 } from "./sched";
 import { exit_files, newFiles, tty_fops, FMODE_READ, FMODE_WRITE, O_RDWR, type File } from "./fs";
 import { makeSys, type Sys } from "./syscalls";
@@ -42,6 +42,24 @@ export interface KernelOptions {
   trace?: boolean;
   /** The NIC: RX queues, ring size, IRQ affinity (dev.ts). */
   net?: NetDevOptions;
+  /** Record who ran on each CPU when, and every wakeup (for plotTimeline). Default false. */
+  timeline?: boolean;
+}
+
+/** What ran on a CPU from start to end (ns): a task, "hardirq", "softirq"; ctx = a context switch. */
+export interface TimelineSegment {
+  cpu: number;
+  start: number;
+  end: number;
+  who: string;
+  mode: CpuMode;
+  ctx: boolean;
+}
+export interface TimelineWakeup {
+  t: number;
+  fromCpu: number;
+  task: string;
+  toCpu: number;
 }
 
 /** /proc/sys values the chapter touches. */
@@ -111,6 +129,8 @@ export class Kernel {
     wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
     ringDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0,
   };
+  /** CPU timeline recording, or null when off. */
+  timeline: { segments: TimelineSegment[]; wakeups: TimelineWakeup[] } | null;
   /** The tracer, or null when tracing is off. */
   tr: Tracer | null;
   /** The run queue whose CPU is executing code right now (null between events). */
@@ -150,6 +170,7 @@ export class Kernel {
     this.costs = makeCosts(opts.costs);
     this.sched = schedTunables(ncpus);
     this.tr = opts.trace ? new Tracer(LINES, () => this.engine.now) : null;
+    this.timeline = opts.timeline ? { segments: [], wakeups: [] } : null;
     this.rqs = [];
     for (let cpu = 0; cpu < ncpus; cpu++) {
       const idle = this.newTask(`swapper/${cpu}`, null, cpu);

@@ -275,6 +275,7 @@ export function signal_pending_state(state: number, p: TaskStruct): boolean {
 /** try_to_wake_up(p, state, wake_flags): make p runnable if its state matches. Returns 1 if woken. */
 export function try_to_wake_up(k: Kernel, p: TaskStruct, state: number, wake_flags: number): number {
   if (!(p.state & state)) return 0; // already running, or woken by someone else
+  k.tr?.recordStack("try_to_wake_up");
   k.tr?.enter("try_to_wake_up", `try_to_wake_up(p=${p.comm}, state=${taskStateName(state)}, wake_flags=${wake_flags})`);
   charge(k, k.costs.wakeup);
   if (p.on_rq) {
@@ -291,6 +292,7 @@ export function try_to_wake_up(k: Kernel, p: TaskStruct, state: number, wake_fla
   activate_task(k, rq, p, true);
   p.state = TASK_RUNNING; // ttwu_do_wakeup
   p.wokenAt = k.now;
+  k.timeline?.wakeups.push({ t: k.now, fromCpu: k.cpu ? k.cpu.cpu : -1, task: p.comm, toCpu: cpu });
   if (p.sleptAt >= 0) {
     p.blockedNs += k.now - p.sleptAt;
     p.sleptAt = -1;
@@ -477,6 +479,10 @@ export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
 function account(k: Kernel, rq: Rq, owner: Runnable | null, mode: CpuMode, dt: number): void {
   if (dt <= 0) return;
   rq.time[mode] += dt;
+  if (k.timeline) {
+    const who = !owner ? "?" : owner === rq.curr ? (owner as TaskStruct).comm : owner.label.replace(/^cpu\d+ /, "");
+    k.timeline.segments.push({ cpu: rq.cpu, start: k.now - dt, end: k.now, who, mode, ctx: rq.burnCtx });
+  }
   if (owner && owner === rq.curr && owner !== rq.idle) {
     const p = owner as TaskStruct;
     if (mode === "user") p.utime += dt;

@@ -78,6 +78,16 @@ export class Tracer {
     return this.add(fn, text, comment);
   }
 
+  /** Call stacks that reached a function (try_to_wake_up records the waker chain), counted. */
+  readonly wakeStacks = new Map<string, number>();
+
+  /** Count the current call stack (kernel function names, outermost first) ending in `fn`. */
+  recordStack(fn: string): void {
+    const names = this.stack.map((n) => n.fn || n.text.replace(/\(.*$/, "").replace(/^.*= /, "").trim()).filter(Boolean);
+    const key = [...names, fn].join(";");
+    this.wakeStacks.set(key, (this.wakeStacks.get(key) ?? 0) + 1);
+  }
+
   /** Roots recorded since `from` (an index into roots), e.g. one scenario step. */
   since(from: number): TraceNode[] {
     return this.roots.slice(from);

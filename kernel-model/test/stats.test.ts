@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { percentiles, log2Histogram, log2Buckets, foldedStacks, Kernel, udpSend, AF_INET, SOCK_DGRAM, plotTimeline, createDocument } from "kernel-model";
+
+describe("metrics in the real tools' formats", () => {
+  it("percentiles are nearest-rank", () => {
+    expect(percentiles([5, 1, 2, 3, 4, 100])).toEqual({ p50: 3, p90: 100, p99: 100, max: 100 });
+    expect(percentiles([])).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+
+  it("log2 histogram: bcc's buckets and layout", () => {
+    expect(log2Buckets([0, 1, 2, 3, 4, 7, 8, 1000])).toEqual([1, 1, 2, 2, 1, 0, 0, 0, 0, 0, 1]);
+    const h = log2Histogram([1, 2, 3, 3, 5], "usecs").split("\n");
+    expect(h[0]).toBe("     usecs               : count     distribution");
+    expect(h[1]).toBe("         0 -> 1          : 1        |*************                           |");
+    expect(h[2]).toBe("         2 -> 3          : 3        |****************************************|");
+    expect(h[3]).toBe("         4 -> 7          : 1        |*************                           |");
+  });
+
+  it("folded stacks: the waker chain of a UDP wakeup, in flamegraph.pl format", () => {
+    const k = new Kernel({ trace: true });
+    k.spawn("r", function* (sys) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
+      yield* sys.bind(fd, 53);
+      for (;;) yield* sys.recv(fd, 100);
+    });
+    for (let i = 0; i < 3; i++) udpSend(k, { dport: 53, bytes: 10, at: 1_000_000 * (i + 1) });
+    k.run(5_000_000);
+    const folded = foldedStacks(k.tr!.wakeStacks);
+    expect(folded).toMatch(/^do_IRQ;irq_exit;.*;net_rx_action;.*;udp_rcv;.*;sock_def_readable;.*;try_to_wake_up 3$/);
+  });
+});
+
+describe("figures", () => {
+  it("per-CPU timeline: the IRQ, the softirq, the wakeup arrow and the reader (SVG snapshot)", async () => {
+    const k = new Kernel({ timeline: true });
+    k.spawn("reader", function* (sys) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
+      yield* sys.bind(fd, 53);
+      for (;;) {
+        yield* sys.recv(fd, 1500);
+        yield* sys.compute(5000);
+      }
+    });
+    udpSend(k, { dport: 53, bytes: 64, at: 20_000 });
+    k.run(50_000);
+    const fig = plotTimeline(k, { document: createDocument(), from: 15_000, to: 45_000 });
+    const html = fig.outerHTML;
+    expect(html).toContain("hard IRQ");
+    expect(html).toContain("softirq (irq_exit)");
+    expect(html).toContain("wake up reader");
+    await expect(html.replace(/(\d+\.\d{2})\d+/g, "$1")).toMatchFileSnapshot("output/timeline-udp-wakeup.html");
+  });
+});
