@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// browser.mjs: `npm run test:browser`: open the built HTML book in headless Chromium, as a
+// reader would, from file://. Run `npm run book` first.
+//
+// Checks, per page: no console error, no page error, no request that is not a file:// one
+// (the book must work offline), every cell that displays a figure shows an <svg> or an image
+// with a size, no broken image, every #anchor link lands on an element (Chinese ids included).
+// Then: following "next" from the index visits every section in the table of contents' order
+// and ends at the last one; following "prev" comes back to the index.
+// Saves a full-page screenshot per page to book/screenshots/<page>.png.
+//
+//   node scripts/test/browser.mjs [--book DIR] [--chromium PATH]
+// Exit codes: 0 all checks passed, 1 a check failed, 2 no book or no Chromium.
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+function parseArgs(argv) {
+  const o = { book: path.join(ROOT, "book"), chromium: "/usr/bin/chromium" };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--book" && argv[i + 1]) o.book = path.resolve(argv[++i]);
+    else if (argv[i] === "--chromium" && argv[i + 1]) o.chromium = argv[++i];
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return o;
+}
+
+export async function testBook({ book, chromium: exe, log = (s) => process.stderr.write(`${s}\n`) }) {
+  const results = [];
+  const check = (name, ok, detail = "") => {
+    results.push({ name, ok, detail });
+    if (!ok) log(`FAIL ${name}${detail ? `: ${detail}` : ""}`);
+  };
+  const userDataDir = mkdtempSync(path.join(os.tmpdir(), "book-chromium-"));
+  const shots = path.join(book, "screenshots");
+  mkdirSync(shots, { recursive: true });
+  const ctx = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: exe, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 800 },
+  });
+  try {
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    let problems = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+    page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && problems.push(`network request: ${r.url()}`));
+
+    const url = (f) => pathToFileURL(path.join(book, f)).href;
+    const nameOf = (u) => decodeURIComponent(new URL(u).pathname.split("/").pop());
+
+    // The table of contents: every section, in order.
+    await page.goto(url("index.html"));
+    const toc = await page.$$eval("nav.toc a.section", (as) => as.map((a) => a.getAttribute("href")));
+    const tocLinks = await page.$$eval("nav.toc a", (as) => as.map((a) => a.getAttribute("href")));
+    check("index lists the sections", toc.length > 0, `${toc.length} sections`);
+    const buildJson = path.join(book, "build.json");
+    if (existsSync(buildJson)) {
+      const pages = JSON.parse(readFileSync(buildJson, "utf8")).pages;
+      check("index lists every page the build wrote, in order", JSON.stringify(pages) === JSON.stringify(toc), `${toc} vs ${pages}`);
+    }
+
+    for (const f of ["index.html", ...toc]) {
+      problems = [];
+      await page.goto(url(f));
+      await page.waitForLoadState("load");
+      const info = await page.evaluate(() => {
+        const figs = [...document.querySelectorAll('[data-expect="figure"]')].map((cell) => {
+          const el = cell.querySelector(".cell-out svg, .cell-out img");
+          const r = el?.getBoundingClientRect();
+          return { id: cell.id, ok: !!el && r.width > 0 && r.height > 0 };
+        });
+        const brokenImgs = [...document.images].filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.src.slice(0, 80));
+        const badAnchors = [...document.querySelectorAll('a[href^="#"]')]
+          .map((a) => decodeURIComponent(a.getAttribute("href").slice(1)))
+          .filter((id) => id && !document.getElementById(id));
+        const title = document.querySelector("h1")?.textContent ?? "";
+        const cells = document.querySelectorAll(".cell").length;
+        const outs = document.querySelectorAll(".cell .cell-out").length;
+        return { figs, brokenImgs, badAnchors, title, cells, outs };
+      });
+      check(`${f}: has a title`, info.title.trim().length > 0);
+      for (const g of info.figs) check(`${f}: figure of ${g.id} is shown`, g.ok, "no <svg>/<img> with a size in its outputs");
+      check(`${f}: no broken image`, info.brokenImgs.length === 0, info.brokenImgs.join(", "));
+      check(`${f}: every #anchor link has a target`, info.badAnchors.length === 0, info.badAnchors.join(", "));
+      await page.screenshot({ path: path.join(shots, `${f.replace(/\.html$/, "")}.png`), fullPage: true });
+      check(`${f}: no console error, page error or network request`, problems.length === 0, problems.join("; "));
+      log(`page ${f}: ${info.cells} cells, ${info.outs} with output, ${info.figs.length} figures`);
+    }
+
+    // Links from the table of contents to headings of other pages land on an element.
+    for (const href of tocLinks.filter((h) => h.includes("#"))) {
+      const [file, frag] = href.split("#");
+      await page.goto(url(file));
+      const found = await page.evaluate((id) => !!document.getElementById(id), decodeURIComponent(frag));
+      check(`index link ${decodeURIComponent(href)} has a target`, found);
+    }
+
+    // next from the index through every section, then prev back to the index.
+    await page.goto(url("index.html"));
+    const forward = [];
+    for (let i = 0; i <= toc.length; i++) {
+      const next = await page.$("nav.pager.bottom a[rel=next]");
+      if (!next) break;
+      await Promise.all([page.waitForNavigation(), next.click()]);
+      forward.push(nameOf(page.url()));
+    }
+    check("next links visit every section in order", JSON.stringify(forward) === JSON.stringify(toc), `visited ${forward.join(" -> ")}`);
+    const backward = [];
+    for (let i = 0; i <= toc.length; i++) {
+      const prev = await page.$("nav.pager.top a[rel=prev]");
+      if (!prev) break;
+      await Promise.all([page.waitForNavigation(), prev.click()]);
+      backward.push(nameOf(page.url()));
+      if (backward[backward.length - 1] === "index.html") break;
+    }
+    const wantBack = [...toc.slice(0, -1)].reverse().concat("index.html");
+    check("prev links lead back to the index", JSON.stringify(backward) === JSON.stringify(wantBack), `visited ${backward.join(" -> ")}`);
+  } finally {
+    await ctx.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function main() {
+  let o;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`browser test: ${e.message}\n`);
+    return 2;
+  }
+  if (!existsSync(path.join(o.book, "index.html"))) {
+    process.stderr.write(`browser test: no ${path.join(o.book, "index.html")}: run npm run book first\n`);
+    return 2;
+  }
+  if (!existsSync(o.chromium)) {
+    process.stderr.write(`browser test: no Chromium at ${o.chromium} (Debian: apt-get install -y chromium)\n`);
+    return 2;
+  }
+  const t = performance.now();
+  const results = await testBook(o);
+  const failed = results.filter((r) => !r.ok).length;
+  process.stderr.write(`browser test: screenshots in ${path.relative(process.cwd(), path.join(o.book, "screenshots"))}/ (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+  process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
+  return failed ? 1 : 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (c) => (process.exitCode = c),
+    (e) => {
+      process.stderr.write(`browser test: ${e.stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
