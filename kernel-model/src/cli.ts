@@ -3,12 +3,15 @@
 // No Linux file. Contract: ../shared/design.md ("The command-line contract").
 //
 //   kernel-model trace <name> [--json]     call tree in the seed's format (or JSON)
+//   kernel-model run --model blocking|epoll --conns N --msgs M [--rate PPS] [--cpus C]
+//                    [--seed S] [--proto tcp|udp] [--json]   one workload, its summary
 //
 // Bad arguments: a one-line error naming the argument, exit code 2.
 
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { formatTrace } from "./sim/trace";
 import { runTrace, TRACES, traceNames } from "./scenarios/traces";
+import { runServer, type ServerOptions, type ServerSummary } from "./scenarios/servers";
 
 export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
   const program = new Command("kernel-model")
@@ -26,6 +29,44 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
       const { roots } = runTrace(name);
       out(opts.json ? `${JSON.stringify(roots, null, 1)}\n` : `${formatTrace(roots)}\n`);
     });
+  program
+    .command("run")
+    .description("run one workload (a blocking or an epoll server) and print its summary")
+    .addOption(new Option("--model <model>", "blocking: a thread per connection in read(); epoll: epoll_wait + non-blocking reads").choices(["blocking", "epoll"]).makeOptionMandatory())
+    .requiredOption("--conns <n>", "connections", intArg("--conns", 1, 1_000_000))
+    .requiredOption("--msgs <m>", "messages in total", intArg("--msgs", 1, 100_000_000))
+    .option("--rate <pps>", "messages per second over all connections", intArg("--rate", 1, 1e9), 10_000)
+    .option("--cpus <c>", "CPUs", intArg("--cpus", 1, 64), 1)
+    .option("--seed <s>", "seed of every random choice", intArg("--seed", -2147483648, 2147483647), 1)
+    .addOption(new Option("--proto <proto>", "transport").choices(["tcp", "udp"]).default("tcp"))
+    .addOption(new Option("--pattern <p>", "arrivals").choices(["fixed", "poisson", "burst"]).default("poisson"))
+    .option("--burst <b>", "messages per burst (--pattern burst)", intArg("--burst", 1, 1_000_000), 64)
+    .option("--size <bytes>", "payload bytes per message", intArg("--size", 1, 1_000_000), 64)
+    .option("--work <ns>", "user work per message, ns", intArg("--work", 0, 1e9), 1000)
+    .option("--threads <t>", "epoll: tasks in epoll_wait", intArg("--threads", 1, 64), 1)
+    .option("--et", "epoll: edge-triggered (EPOLLET)")
+    .option("--json", "the summary as JSON (the keys of the command-line contract)")
+    .action((opts: Record<string, unknown>) => {
+      const o: ServerOptions = {
+        model: opts.model as "blocking" | "epoll", proto: opts.proto as "tcp" | "udp", conns: opts.conns as number,
+        msgs: opts.msgs as number, rate: opts.rate as number, cpus: opts.cpus as number, seed: opts.seed as number,
+        pattern: opts.pattern as ServerOptions["pattern"], burst: opts.burst as number, msgSize: opts.size as number,
+        work: opts.work as number, epollThreads: opts.threads as number, et: Boolean(opts.et),
+      };
+      const err = (s: string) => process.stderr.write(s);
+      // OSTEP habit: the parameters first, so the run can be repeated
+      err(`ARG model ${o.model}  proto ${o.proto}  conns ${o.conns}  msgs ${o.msgs}  rate ${o.rate}/s  pattern ${o.pattern}` +
+        `${o.pattern === "burst" ? ` burst ${o.burst}` : ""}  size ${o.msgSize}  work ${o.work}ns  cpus ${o.cpus}  seed ${o.seed}` +
+        `${o.model === "epoll" ? `  threads ${o.epollThreads}  ${o.et ? "ET" : "LT"}` : ""}\n`);
+      const t0 = Date.now();
+      const tty = Boolean(process.stderr.isTTY);
+      o.onProgress = (done, total) => {
+        if (Date.now() - t0 > 1000) err(`${tty ? "\r" : ""}progress ${done}/${total} messages (${Math.round((100 * done) / total)}%)${tty ? "" : "\n"}`);
+      };
+      const { summary } = runServer(o);
+      if (tty && Date.now() - t0 > 1000) err("\n");
+      out(opts.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+    });
   try {
     program.parse(argv, { from: "user" });
     return 0;
@@ -41,3 +82,33 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));
+
+/** A commander parser for an integer flag in [lo, hi], with an error that names the flag. */
+function intArg(flag: string, lo: number, hi: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!/^-?\d+(e\d+)?$/.test(v) || !Number.isInteger(n) || n < lo || n > hi) {
+      throw new InvalidArgumentError(`${flag} must be an integer in [${lo}, ${hi}], got "${v}"`);
+    }
+    return n;
+  };
+}
+
+/** The human table of a run's summary. */
+export function formatSummary(s: ServerSummary): string {
+  const us = (ns: number) => (ns / 1000).toFixed(1);
+  const lat = (p: ServerSummary["e2eLatencyNs"]) => `p50 ${us(p.p50)}  p90 ${us(p.p90)}  p99 ${us(p.p99)}  max ${us(p.max)} µs`;
+  const total = s.cpuNs.user + s.cpuNs.sys + s.cpuNs.softirq + s.cpuNs.irq + s.cpuNs.idle;
+  const pct = (x: number) => `${total ? ((100 * x) / total).toFixed(1) : "0.0"}%`;
+  return [
+    `model              ${s.model}`,
+    `messages           ${s.delivered} delivered of ${s.msgs}, ${s.dropped} dropped`,
+    `context switches   ${s.nvcsw} voluntary, ${s.nivcsw} involuntary (receiving tasks)`,
+    `per message        ${s.vcswPerMsg} voluntary, ${s.cswPerMsg} total`,
+    `run-queue latency  ${lat(s.runqLatencyNs)}`,
+    `end-to-end latency ${lat(s.e2eLatencyNs)}`,
+    `CPU time           user ${pct(s.cpuNs.user)}  sys ${pct(s.cpuNs.sys)}  softirq ${pct(s.cpuNs.softirq)}  irq ${pct(s.cpuNs.irq)}  idle ${pct(s.cpuNs.idle)}`,
+    `simulated          ${(s.simNs / 1e6).toFixed(3)} ms, ${s.events} events, ${s.wallMs} ms wall`,
+    "",
+  ].join("\n");
+}

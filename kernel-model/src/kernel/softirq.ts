@@ -112,7 +112,7 @@ export function spawnKsoftirqd(k: Kernel, rq: Rq): TaskStruct {
       if (rq.softirq_pending && !rq.in_softirq) yield* __do_softirq(k, rq);
       k.tr?.exit();
       p.inKernel = false;
-      yield* preempt_point(); // cond_resched_rcu_qs()
+      yield* preempt_point(k); // cond_resched_rcu_qs()
     }
   }, { cpu: rq.cpu, kthread: true, pinned: true });
   return p;

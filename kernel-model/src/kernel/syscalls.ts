@@ -14,12 +14,13 @@
 // interrupted blocking call returns -EINTR instead of restarting.
 
 import type { Kernel } from "./kernel";
-import { burn, preempt_point, type KGen, type TaskStruct } from "./sched";
+import { burn, charge, preempt_point, type KGen, type TaskStruct } from "./sched";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
 import type { SkBuff } from "./sock";
 import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
 import { EINTR, ERESTARTSYS, errnoName } from "./errno";
+import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
 
 export interface Sys {
   readonly task: TaskStruct;
@@ -40,6 +41,15 @@ export interface Sys {
   fcntl(fd: number, cmd: number, arg: number): KGen<number>;
   /** pause(): sleep until a signal; -EINTR. */
   pause(): KGen<number>;
+  /** epoll_create(size): an epoll fd; size <= 0 -> -EINVAL (otherwise ignored). */
+  epoll_create(size: number): KGen<number>;
+  /** epoll_create1(flags): flags 0 or EPOLL_CLOEXEC. */
+  epoll_create1(flags: number): KGen<number>;
+  /** epoll_ctl(epfd, op, fd, event): EPOLL_CTL_ADD/MOD/DEL; event may be null for DEL. */
+  epoll_ctl(epfd: number, op: number, fd: number, event: EpollEvent | null): KGen<number>;
+  /** epoll_wait(epfd, events, maxevents, timeout ms): n ready events, written into `events`
+   *  (its length becomes n); 0 on timeout; -EINTR on a signal. timeout -1 waits forever. */
+  epoll_wait(epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number>;
   /** Spend ns of CPU in user mode (the program's own work). */
   compute(ns: number): KGen<void>;
 }
@@ -53,24 +63,26 @@ export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGe
   p.inKernel = true;
   const half = k.costs.syscall / 2;
   const root = k.tr?.enter("", text);
-  yield* burn(half, "sys"); // entry_SYSCALL_64
+  charge(k, half); // entry_SYSCALL_64: paid with the body's first burn or sleep
   let ret = yield* body();
   if (ret === -ERESTARTSYS) ret = -EINTR; // no SA_RESTART handler in the model
   if (p.sigpending) p.sigpending = false; // do_signal: the (no-op) handler runs
   if (root) root.text += ` = ${errnoName(ret)}`;
-  yield* burn(half, "sys"); // syscall_return_slowpath
+  charge(k, half); // syscall_return_slowpath
   if (iter && iter.consumed.length > 0) deliver(k, p, iter);
   k.tr?.exit();
   p.inKernel = false;
-  yield* preempt_point(); // exit_to_usermode_loop: need_resched -> schedule()
+  yield* preempt_point(k); // exit_to_usermode_loop: need_resched -> schedule(); the time owed is paid
   return ret;
 }
 
-/** The data of a read reached user space: end-to-end latency per skb (NIC arrival -> here). */
+/** The data of a read reached user space: end-to-end latency per skb (NIC arrival -> the
+ *  return to user space, i.e. now plus the CPU time this call still owes). */
 function deliver(k: Kernel, p: TaskStruct, iter: IovIter): void {
+  const t = Math.round(k.now + (k.cpu ? k.cpu.debt : 0));
   for (const u of iter.consumed) {
     const skb = u as SkBuff;
-    k.stats.e2eLatency.push(k.now - skb.tstamp);
+    k.stats.e2eLatency.push(t - skb.tstamp);
     k.stats.delivered++;
     k.onDeliver?.(p, skb);
   }
@@ -108,6 +120,13 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
       syscall(k, p, `setsockopt(${fd}, ${level}, ${optname}, ${value})`, function* () { return SYSC_setsockopt(k, fd, level, optname, value); }),
     fcntl: (fd, cmd, arg) => syscall(k, p, `fcntl(${fd}, ${cmd}, 0x${arg.toString(16)})`, function* () { return SYSC_fcntl(k, fd, cmd, arg); }),
     pause: () => syscall(k, p, "pause()", () => SYSC_pause(k)),
+    epoll_create: (size) => syscall(k, p, `epoll_create(${size})`, function* () { return SYSC_epoll_create(k, size); }),
+    epoll_create1: (flags) => syscall(k, p, `epoll_create1(${flags ? `0x${flags.toString(16)}` : 0})`, function* () { return SYSC_epoll_create1(k, flags); }),
+    epoll_ctl: (epfd, op, fd, event) =>
+      syscall(k, p, `epoll_ctl(${epfd}, ${epollCtlOpName(op)}, ${fd}, ${event ? `{${epollEventNames(event.events)}, data = ${event.data}}` : "NULL"})`,
+        () => SYSC_epoll_ctl(k, epfd, op, fd, event)),
+    epoll_wait: (epfd, events, maxevents, timeout) =>
+      syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
     *compute(ns) {
       yield* burn(ns, "user");
     },

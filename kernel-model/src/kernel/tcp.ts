@@ -94,7 +94,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_recvmsg", "tcp_recvmsg(sk, msg, size, noblock, flags, &addr_len)");
   lock_sock(k, sk);
-  yield* burn(k.costs.recvmsg, "sys");
+  yield* burn(k.costs.recvmsg, "sys"); // under lock_sock: segments arriving now go to the backlog
   let copied = 0;
   if (sk.sk_state === TCP_LISTEN) {
     release_sock(k, sk);

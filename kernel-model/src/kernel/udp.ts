@@ -13,7 +13,7 @@
 // Model vs kernel: no checksums, multicast, connected-socket lookups or encapsulation.
 
 import type { Kernel } from "./kernel";
-import { burn, charge, type KGen } from "./sched";
+import { charge, type KGen } from "./sched";
 import { PF_INET, MSG_TRUNC, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
   sk_free, sk_zero, sk_add_backlog, sk_rcvqueues_full, sock_owned_by_user, sock_queue_rcv_skb, TCP_CLOSE,
@@ -92,7 +92,7 @@ export function __udp_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
 export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, noblock: number, flags: number): KGen<number> {
   k.tr?.enter("udp_recvmsg", "udp_recvmsg(sk, msg, len, noblock, flags, &addr_len)");
   try {
-    yield* burn(k.costs.recvmsg, "sys");
+    charge(k, k.costs.recvmsg);
     const r = yield* __skb_recv_datagram(k, sk, flags | (noblock ? 0x40 : 0));
     if (typeof r === "number") return r;
     const skb = r;
@@ -101,7 +101,7 @@ export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nobl
     if (copied > ulen) copied = ulen;
     else if (copied < ulen) msg.msg_flags |= MSG_TRUNC; // the rest of the datagram is lost
     k.tr?.leaf(`skb_copy_datagram_msg(skb, 0, msg, ${copied})`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间", "skb_copy_datagram_iter");
-    yield* burn(copied * k.costs.copyPerByte, "sys");
+    charge(k, copied * k.costs.copyPerByte);
     msg.msg_iter.consumed.push(skb);
     skb_free_datagram_locked(sk, skb);
     return flags & MSG_TRUNC ? ulen : copied;

@@ -21,6 +21,8 @@ import { IPPROTO_TCP, IPPROTO_UDP } from "../kernel/socket";
 export const TCP_MSS = 1448;
 /** TCP_RTO_MIN (include/net/tcp.h): 200 ms, the earliest retransmission. */
 export const TCP_RTO_MIN = 200_000_000;
+/** TCP_TIMEOUT_INIT: 1 s, the first SYN retransmission. */
+export const TCP_TIMEOUT_INIT = 1_000_000_000;
 
 /** A stable 32-bit hash of a flow (stands in for the NIC's Toeplitz RSS hash). */
 export function flowHash(saddr: string, sport: number, dport: number): number {
@@ -76,7 +78,7 @@ export class TcpPeer {
     syn.seq = 0;
     syn.end_seq = 1;
     syn.synPeer = { onSynAck: (t) => this.onSynAck(t) };
-    this.k.engine.at(at, (s: SkBuff) => nicRx(this.k, s), syn);
+    this.transmit(syn, at, TCP_TIMEOUT_INIT);
     return this;
   }
 
@@ -84,20 +86,20 @@ export class TcpPeer {
     this.establishedAt = t + this.rtt;
     const ack = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1);
     ack.seq = ack.end_seq = 1;
-    this.k.engine.at(this.establishedAt, (s: SkBuff) => nicRx(this.k, s), ack);
+    this.transmit(ack, this.establishedAt);
     for (const h of this.held.splice(0)) this.transmit(h.skb, Math.max(h.at, this.establishedAt));
   }
 
-  private transmit(skb: SkBuff, at: number): void {
+  private transmit(skb: SkBuff, at: number, rto = TCP_RTO_MIN): void {
     if (at === Infinity) {
       this.held.push({ skb, at });
       return;
     }
     skb.onDrop = (k, s) => {
-      // retransmission after an RTO: the same bytes, a new frame
+      // retransmission after an RTO: the same bytes (or SYN), a new frame
       this.retransmits++;
       const again = { ...s, onDrop: undefined, tstamp: 0 };
-      this.transmit(again, k.now + TCP_RTO_MIN);
+      this.transmit(again, k.now + rto, rto);
     };
     this.k.engine.at(at, (s: SkBuff) => nicRx(this.k, s), skb);
   }

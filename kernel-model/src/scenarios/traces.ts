@@ -12,6 +12,7 @@ import { Kernel } from "../kernel/kernel";
 import type { TraceNode } from "../sim/trace";
 import { AF_INET, SOCK_DGRAM, SOCK_STREAM } from "../kernel/socket";
 import { TcpPeer, udpSend } from "../net/peer";
+import { EPOLL_TRACES } from "./traces-epoll";
 
 export interface TraceSpec {
   title: string;
@@ -112,6 +113,8 @@ export const TRACES: Record<string, TraceSpec> = {
     run: () => softirqTrace("udp", 0),
   },
 };
+
+Object.assign(TRACES, EPOLL_TRACES);
 
 export function traceNames(): string[] {
   return Object.keys(TRACES);

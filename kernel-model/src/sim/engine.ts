@@ -36,6 +36,8 @@ export class Engine {
   now = 0;
   /** Events fired so far (cancelled ones excluded). */
   events = 0;
+  /** runUntil(t) in progress: tryAdvance never moves the clock past t. */
+  private horizon = Infinity;
   private heap = new FlatQueue<number>();
   private buckets = new Map<number, Bucket>();
   private pending = 0;
@@ -87,6 +89,14 @@ export class Engine {
     return Infinity;
   }
 
+  /** Move the clock forward to t when no live event is due before or at t (a burn that
+   *  nothing can interrupt needs no event of its own). Returns false, doing nothing, otherwise. */
+  tryAdvance(t: number): boolean {
+    if (t > this.horizon || this.peekTime() <= t) return false;
+    this.now = t;
+    return true;
+  }
+
   /** Fire the next event; returns false when none is left. */
   step(): boolean {
     const t = this.peekTime();
@@ -107,7 +117,13 @@ export class Engine {
 
   /** Fire every event with time <= t, then set the clock to t. */
   runUntil(t: number): void {
-    while (this.peekTime() <= t) this.step();
+    const saved = this.horizon;
+    this.horizon = Math.min(saved, t);
+    try {
+      while (this.peekTime() <= t) this.step();
+    } finally {
+      this.horizon = saved;
+    }
     if (t > this.now && t !== Infinity) this.now = Math.round(t);
   }
 
