@@ -83,8 +83,19 @@ const PREEMPT_OP: Op = { op: OP_PREEMPT, ns: 0, mode: "sys" };
 const EXIT_OP: Op = { op: OP_EXIT, ns: 0, mode: "sys" };
 
 /** Spend ns of CPU time in the given mode. The CPU may be interrupted meanwhile. */
+/** One reusable Op per mode: cpuRun reads it before any other code runs (and copies it when it
+ *  has to keep it), so burns allocate nothing. */
+const BURN_OPS: Record<CpuMode, Op> = {
+  user: { op: OP_BURN, ns: 0, mode: "user" }, sys: { op: OP_BURN, ns: 0, mode: "sys" },
+  softirq: { op: OP_BURN, ns: 0, mode: "softirq" }, irq: { op: OP_BURN, ns: 0, mode: "irq" },
+};
+
 export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
-  if (ns > 0) yield { op: OP_BURN, ns, mode };
+  if (ns > 0) {
+    const op = BURN_OPS[mode];
+    op.ns = ns;
+    yield op;
+  }
 }
 
 /** A preemption point: the syscall-exit path (exit_to_usermode_loop checks need_resched).
@@ -494,7 +505,9 @@ function account(k: Kernel, rq: Rq, owner: Runnable | null, mode: CpuMode, dt: n
 }
 
 /** A burn that no event can interrupt (nothing is due before it ends) is done at once: the
- *  clock jumps to its end. The result is exactly what the burn event would give, without it. */
+ *  clock jumps to its end. The result is exactly what the burn event would give, without it.
+ *  Rule that makes this safe: an event callback calls cpuRun (directly or through
+ *  cpuInterrupt) only as its last action, so nothing is scheduled after the clock moved. */
 function fastBurn(k: Kernel, rq: Rq, owner: Runnable, ns: number, mode: CpuMode, ctx = false): boolean {
   ns = Math.round(ns); // the clock counts whole ns, as Engine.at does
   if (!k.engine.tryAdvance(k.now + ns)) return false;
@@ -599,7 +612,7 @@ export function cpuRun(k: Kernel, rq: Rq): void {
       }
       op = res.done ? EXIT_OP : res.value;
       if (r.left > 0) {
-        r.pending = op;
+        r.pending = { op: op.op, ns: op.ns, mode: op.mode }; // a copy: burn() reuses its Op
         continue;
       }
     }

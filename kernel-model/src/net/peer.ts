@@ -61,6 +61,8 @@ export class TcpPeer {
   bytesSent = 0;
   retransmits = 0;
   private held: { skb: SkBuff; at: number }[] = [];
+  /** The frame reaches our NIC (one closure per peer, not per frame). */
+  private readonly rx = (s: SkBuff) => nicRx(this.k, s);
 
   constructor(readonly k: Kernel, o: TcpPeerOptions) {
     const n = k.nextPeer++;
@@ -101,7 +103,7 @@ export class TcpPeer {
       const again = { ...s, onDrop: undefined, tstamp: 0 };
       this.transmit(again, k.now + rto, rto);
     };
-    this.k.engine.at(at, (s: SkBuff) => nicRx(this.k, s), skb);
+    this.k.engine.at(at, this.rx, skb);
   }
 
   /** Send `bytes` of payload as MSS-sized segments reaching the NIC at `at`. */
@@ -135,6 +137,10 @@ export class TcpPeer {
   }
 }
 
+function udpArrive(a: { k: Kernel; skb: SkBuff }): void {
+  nicRx(a.k, a.skb);
+}
+
 export interface UdpSendOptions {
   dport: number;
   bytes: number;
@@ -147,6 +153,6 @@ export interface UdpSendOptions {
 /** One datagram reaching the NIC at `at`. Returns the skb (dropped ones are counted by the model). */
 export function udpSend(k: Kernel, o: UdpSendOptions): SkBuff {
   const skb = newSkb(IPPROTO_UDP, o.saddr ?? "10.0.1.2", o.sport ?? 5353, o.dport, o.bytes, o.msgId ?? -1);
-  k.engine.at(o.at, (s: SkBuff) => nicRx(k, s), skb);
+  k.engine.at(o.at, udpArrive, { k, skb });
   return skb;
 }

@@ -7,9 +7,9 @@
 // * plotCpuBreakdown: where the CPU time went (user/sys/softirq/irq/idle, %) per run.
 // Axes are labelled with units; colours are the same in every figure (blocking, epoll).
 
-import * as Plot from "@observablehq/plot";
+
 import type { SweepRow } from "../scenarios/sweep";
-import { createDocument } from "./timeline";
+import { createDocument, plotLib } from "./timeline";
 
 const MODEL_COLOR = { domain: ["blocking", "epoll"], range: ["#e15759", "#4e79a7"], legend: true };
 
@@ -21,6 +21,7 @@ export interface FigureOptions {
 
 /** Voluntary switches per message (as /proc/PID/status counts them) vs connections, log x. */
 export function plotSwitchesVsConns(rows: SweepRow[], o: FigureOptions = {}): SVGSVGElement | HTMLElement {
+  const Plot = plotLib();
   return Plot.plot({
     document: o.document ?? createDocument(),
     width: o.width ?? 640,
@@ -38,6 +39,7 @@ export function plotSwitchesVsConns(rows: SweepRow[], o: FigureOptions = {}): SV
 
 /** End-to-end latency (NIC arrival -> recv returns), p50 solid and p99 dashed, vs load. */
 export function plotLatencyVsLoad(rows: SweepRow[], o: FigureOptions = {}): SVGSVGElement | HTMLElement {
+  const Plot = plotLib();
   const data = rows.flatMap((r) => [
     { model: r.model, rate: r.rate, pct: "p50", us: r.e2eLatencyNs.p50 / 1000 },
     { model: r.model, rate: r.rate, pct: "p99", us: r.e2eLatencyNs.p99 / 1000 },
@@ -63,6 +65,7 @@ const CPU_KINDS = ["user", "sys", "softirq", "irq", "idle"] as const;
 
 /** CPU time split as /proc/stat does, % of the run's CPU time, one bar per (model, load). */
 export function plotCpuBreakdown(rows: SweepRow[], o: FigureOptions = {}): SVGSVGElement | HTMLElement {
+  const Plot = plotLib();
   const data = rows.flatMap((r) => {
     const total = CPU_KINDS.reduce((a, kind) => a + r.cpuNs[kind], 0) || 1;
     return CPU_KINDS.map((kind) => ({ run: `${r.model} ${r.rate}/s`, model: r.model, kind, pct: (100 * r.cpuNs[kind]) / total }));

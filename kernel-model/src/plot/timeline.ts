@@ -9,7 +9,13 @@
 // Model vs kernel: the lanes show the model's segments exactly (the hard IRQ, the softirq at
 // irq_exit, ksoftirqd, context switches, each task's user and kernel time).
 
-import * as Plot from "@observablehq/plot";
+import type * as PlotModule from "@observablehq/plot";
+
+/** Observable Plot, loaded on first use (an ES module: loading it costs ~0.1 s). */
+export function plotLib(): typeof PlotModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("@observablehq/plot") as typeof PlotModule;
+}
 import type { Kernel, TimelineSegment } from "../kernel/kernel";
 
 /** A document to render figures in Node (notebooks, the HTML book, tests). */
@@ -41,6 +47,7 @@ export interface TimelineOptions {
 }
 
 export function plotTimeline(k: Kernel, o: TimelineOptions = {}): SVGSVGElement | HTMLElement {
+  const Plot = plotLib();
   if (!k.timeline) throw new Error("plotTimeline: create the Kernel with {timeline: true}");
   const from = o.from ?? 0;
   const to = o.to ?? k.now;

@@ -191,11 +191,15 @@ export function runServer(o: ServerOptions): ServerRun {
   const rng = k.rng.fork();
   const times = arrivals({ pattern: o.pattern ?? "poisson", msgs: o.msgs, rate: o.rate ?? 10_000, burst: o.burst, start: t0 }, rng);
   const segsPerMsg = proto === "tcp" ? Math.ceil(msgSize / TCP_MSS) : 1;
-  for (let i = 0; i < o.msgs; i++) {
-    const c = rng.int(0, o.conns - 1);
+  const conn = times.map(() => rng.int(0, o.conns - 1));
+  // The senders, fed one message at a time (an event per message keeps the queue small).
+  const feed = (i: number) => {
+    if (i + 1 < o.msgs) k.engine.at(times[i + 1], feed, i + 1);
+    const c = conn[i];
     if (proto === "tcp") peers[c].send(msgSize, times[i], i);
     else udpSend(k, { dport: BASE_PORT + c, bytes: msgSize, at: times[i], saddr: `10.1.${(c >> 8) & 255}.${c & 255}`, sport: 20_000 + (c % 40_000), msgId: i });
-  }
+  };
+  k.engine.at(times[0], feed, 0);
   // measure up to the last delivery: the idle tail after it would only add idle time
   let lastDelivery = t0;
   let cpu1 = cpu0;
