@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { percentiles, log2Histogram, log2Buckets, foldedStacks, Kernel, udpSend, AF_INET, SOCK_DGRAM, plotTimeline, createDocument } from "kernel-model";
+import {
+  percentiles, log2Histogram, log2Buckets, foldedStacks, Kernel, udpSend, AF_INET, SOCK_DGRAM, plotTimeline, createDocument,
+  sweepSerial, grid, plotSwitchesVsConns, plotLatencyVsLoad, plotCpuBreakdown,
+} from "kernel-model";
 
 describe("metrics in the real tools' formats", () => {
   it("percentiles are nearest-rank", () => {
@@ -49,5 +52,32 @@ describe("figures", () => {
     expect(html).toContain("softirq (irq_exit)");
     expect(html).toContain("wake up reader");
     await expect(html.replace(/(\d+\.\d{2})\d+/g, "$1")).toMatchFileSnapshot("output/timeline-udp-wakeup.html");
+  });
+});
+
+describe("§3.5 figures (SVG snapshots)", () => {
+  // a small, fixed sweep: the figures must show both servers with labelled axes
+  const rows = sweepSerial(grid({ model: ["blocking", "epoll"], conns: [1, 10, 100] }, { proto: "udp", msgs: 300, rate: 20_000, pattern: "burst", burst: 16 }));
+  const byLoad = sweepSerial(grid({ model: ["blocking", "epoll"], rate: [2_000, 50_000] }, { proto: "udp", conns: 20, msgs: 300 }));
+  const round = (html: string) => html.replace(/(\d+\.\d{2})\d+/g, "$1");
+
+  it("switches per message vs connections", async () => {
+    const html = plotSwitchesVsConns(rows, { document: createDocument() }).outerHTML;
+    expect(html).toContain("voluntary context switches per message");
+    expect(html).toContain("connections");
+    await expect(round(html)).toMatchFileSnapshot("output/switches-vs-conns.html");
+  });
+
+  it("latency vs load", async () => {
+    const html = plotLatencyVsLoad(byLoad, { document: createDocument() }).outerHTML;
+    expect(html).toContain("end-to-end latency (µs)");
+    await expect(round(html)).toMatchFileSnapshot("output/latency-vs-load.html");
+  });
+
+  it("CPU breakdown", async () => {
+    const html = plotCpuBreakdown(byLoad, { document: createDocument() }).outerHTML;
+    expect(html).toContain("CPU time (%)");
+    for (const kind of ["user", "sys", "softirq", "irq", "idle"]) expect(html).toContain(kind);
+    await expect(round(html)).toMatchFileSnapshot("output/cpu-breakdown.html");
   });
 });
