@@ -41,3 +41,5 @@ export * from "./scenarios/epoll-server";
 export * from "./scenarios/sweep";
 export * from "./scenarios/calibrate";
 export * from "./plot/figures";
+export * from "./scenarios/probe-compare";
+export * from "./plot/probe";

@@ -73,7 +73,7 @@ describe("ep->wq: exclusive waiters, woken LIFO (§3.4.3)", () => {
     // finds the datagram already read (the re-poll says not ready) and goes back to sleep
     const lt = run(0);
     expect(lt.log).toEqual(["B:1:100"]);
-    expect(lt.woken).toEqual(["try_to_wake_up(p=A, state=0x3, wake_flags=0)"]);
+    expect(lt.woken).toEqual(["try_to_wake_up(p=A, state=TASK_NORMAL, wake_flags=0)"]);
     expect(lt.woke).toEqual([1, 1]);
     // ET: the item is not put back, A is not disturbed
     const et = run(EPOLLET);

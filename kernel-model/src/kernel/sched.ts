@@ -57,6 +57,7 @@ export function taskStateName(state: number): string {
   if (state === TASK_RUNNING) return "TASK_RUNNING";
   if (state === TASK_INTERRUPTIBLE) return "TASK_INTERRUPTIBLE";
   if (state === TASK_UNINTERRUPTIBLE) return "TASK_UNINTERRUPTIBLE";
+  if (state === TASK_NORMAL) return "TASK_NORMAL";
   if (state === TASK_DEAD) return "TASK_DEAD";
   return `0x${state.toString(16)}`;
 }

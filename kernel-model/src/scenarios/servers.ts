@@ -36,6 +36,9 @@ export interface ServerOptions {
   pattern?: TrafficPattern;
   /** Messages per burst for pattern "burst" (default 64). */
   burst?: number;
+  /** Which connection each message goes to: seeded random (default), or round robin as the
+   *  probe's sender does (`rr`: message i to connection i mod conns). */
+  order?: "random" | "rr";
   /** Payload bytes per message (default 64; above TCP_MSS a message is several segments). */
   msgSize?: number;
   cpus?: number;
@@ -191,7 +194,7 @@ export function runServer(o: ServerOptions): ServerRun {
   const rng = k.rng.fork();
   const times = arrivals({ pattern: o.pattern ?? "poisson", msgs: o.msgs, rate: o.rate ?? 10_000, burst: o.burst, start: t0 }, rng);
   const segsPerMsg = proto === "tcp" ? Math.ceil(msgSize / TCP_MSS) : 1;
-  const conn = times.map(() => rng.int(0, o.conns - 1));
+  const conn = times.map((_, i) => (o.order === "rr" ? i % o.conns : rng.int(0, o.conns - 1)));
   // The senders, fed one message at a time (an event per message keeps the queue small).
   const feed = (i: number) => {
     if (i + 1 < o.msgs) k.engine.at(times[i + 1], feed, i + 1);
