@@ -7,7 +7,8 @@
 // * plotProbeLatency: end-to-end latency p50 (symbol) and p99 (small dot, joined by a line), µs on a log scale, same
 //   panels. Kernel: the sender's clock before send() -> recv() returns; model: NIC arrival ->
 //   read() returns.
-// In both, the kernel's marks sit a few pixels left of the connection count, the model's right.
+// In both, the kernel's marks sit a few pixels left of the connection count, the model's right
+// (blocking outside, epoll inside).
 
 import type { ProbeComparisonRow } from "../scenarios/probe-compare";
 import type { FigureOptions } from "./figures";
@@ -41,7 +42,14 @@ function facets(rows: ProbeComparisonRow[]) {
   };
 }
 
-const DX = { kernel: -4, model: 4 };
+/** Horizontal nudge (px) so that the four marks of a cell do not hide each other. */
+const DX: Record<string, Record<string, number>> = { kernel: { blocking: -10, epoll: -4 }, model: { blocking: 4, epoll: 10 } };
+/** The points of each (source, mode) with its nudge: one mark each (Plot's dx is a constant). */
+function groups(data: Point[]): { d: Point[]; dx: number }[] {
+  return Object.entries(DX).flatMap(([source, modes]) => Object.entries(modes).map(([mode, dx]) => ({
+    d: data.filter((p) => p.source === source && p.mode === mode), dx,
+  })));
+}
 const tip = (p: Point) => `${p.source}: ${p.mode} ${p.proto} N=${p.conns} ${p.regime}\n${p.vcsw} vcsw/msg, p50 ${p.p50} µs, p99 ${p.p99} µs`;
 
 /** Voluntary switches per message, kernel beside model, per regime and protocol. */
@@ -56,15 +64,15 @@ export function plotProbeSwitches(rows: ProbeComparisonRow[], o: FigureOptions =
     marginRight: 50,
     title: o.title,
     ...facets(rows),
-    x: { type: "log", label: "connections (N)", grid: true },
+    x: { type: "log", label: "connections (N)", grid: true, ticks: [1, 10, 100, 1000], tickFormat: "d", inset: 12 },
     y: { label: "voluntary switches per message", grid: true, domain: [0, ymax] },
     color: SOURCE_COLOR,
     symbol: MODE_SYMBOL,
     marks: [
       Plot.frame({ stroke: "#ddd" }),
       Plot.ruleY([0, 1], { stroke: "#ccc" }),
-      ...(["kernel", "model"] as const).map((s) => Plot.dot(data.filter((p) => p.source === s), {
-        x: "conns", y: "vcsw", fx: "regime", fy: "proto", stroke: "source", symbol: "mode", dx: DX[s], r: 4, strokeWidth: 1.6, title: tip,
+      ...groups(data).map(({ d, dx }) => Plot.dot(d, {
+        x: "conns", y: "vcsw", fx: "regime", fy: "proto", stroke: "source", symbol: "mode", dx, r: 4, strokeWidth: 1.6, title: tip,
       })),
     ],
   }) as SVGSVGElement | HTMLElement;
@@ -81,20 +89,17 @@ export function plotProbeLatency(rows: ProbeComparisonRow[], o: FigureOptions = 
     marginRight: 50,
     title: o.title,
     ...facets(rows),
-    x: { type: "log", label: "connections (N)", grid: true },
+    x: { type: "log", label: "connections (N)", grid: true, ticks: [1, 10, 100, 1000], tickFormat: "d", inset: 12 },
     y: { type: "log", label: "latency (µs): p50 symbol, p99 small dot", grid: true },
     color: SOURCE_COLOR,
     symbol: MODE_SYMBOL,
     marks: [
       Plot.frame({ stroke: "#ddd" }),
-      ...(["kernel", "model"] as const).flatMap((s) => {
-        const d = data.filter((p) => p.source === s);
-        return [
-          Plot.ruleX(d, { x: "conns", y1: "p50", y2: "p99", fx: "regime", fy: "proto", stroke: "source", strokeOpacity: 0.35, dx: DX[s] }),
-          Plot.dot(d, { x: "conns", y: "p99", fx: "regime", fy: "proto", fill: "source", dx: DX[s], r: 1.8 }),
-          Plot.dot(d, { x: "conns", y: "p50", fx: "regime", fy: "proto", stroke: "source", symbol: "mode", dx: DX[s], r: 4, strokeWidth: 1.6, title: tip }),
-        ];
-      }),
+      ...groups(data).flatMap(({ d, dx }) => [
+        Plot.ruleX(d, { x: "conns", y1: "p50", y2: "p99", fx: "regime", fy: "proto", stroke: "source", strokeOpacity: 0.4, dx }),
+        Plot.dot(d, { x: "conns", y: "p99", fx: "regime", fy: "proto", fill: "source", dx, r: 1.8 }),
+        Plot.dot(d, { x: "conns", y: "p50", fx: "regime", fy: "proto", stroke: "source", symbol: "mode", dx, r: 4, strokeWidth: 1.6, title: tip }),
+      ]),
     ],
   }) as SVGSVGElement | HTMLElement;
 }
