@@ -121,7 +121,7 @@ function raiseRxIrq(k: Kernel, ring: RxRing): void {
   ring.irqEnabled = false; // masked until napi_complete_done re-arms it
   const rq = k.rqs[ring.irqCpu];
   const frame: IrqFrame = {
-    label: `cpu${rq.cpu} hardirq`, gen: null, resume: undefined, left: 0, leftMode: "irq", ctxLeft: 0, pending: null, mode: "irq",
+    label: `cpu${rq.cpu} irq`, gen: null, resume: undefined, left: 0, leftMode: "irq", ctxLeft: 0, pending: null, mode: "irq",
   };
   frame.gen = do_IRQ(k, rq, ring);
   cpuInterrupt(k, rq, frame);

@@ -99,6 +99,12 @@ export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
   }
 }
 
+/** Pay, now and in the current context's mode, the CPU time that plain functions charged
+ *  (charge()): e.g. before __do_softirq hands the frame back to hard-IRQ accounting. */
+export function* pay_charges(k: Kernel): KGen<void> {
+  if (k.cpu && k.cpu.debt > 0) yield PREEMPT_OP;
+}
+
 /** A preemption point: the syscall-exit path (exit_to_usermode_loop checks need_resched).
  *  Yields only when a reschedule is pending, or when time is owed (paid before user code). */
 export function* preempt_point(k: Kernel): KGen<void> {

@@ -17,7 +17,7 @@
 
 import type { Kernel } from "./kernel";
 import {
-  burn, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preempt_point, type KGen, type Rq, type TaskStruct,
+  burn, pay_charges, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preempt_point, type KGen, type Rq, type TaskStruct,
 } from "./sched";
 
 /** enum { HI_SOFTIRQ=0, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, ... } (include/linux/interrupt.h). */
@@ -75,6 +75,9 @@ export function* __do_softirq(k: Kernel, rq: Rq): KGen<void> {
         k.tr?.exit();
       }
     }
+    // softirq work charged by plain functions (TCP, wakeups) is softirq time, and it must be
+    // paid before the pending bits are read: an IRQ during it raises bits this loop must see
+    yield* pay_charges(k);
     pending = rq.softirq_pending;
     if (!pending) break;
     if (k.now < end && !rq.need_resched && --max_restart) {
