@@ -29,6 +29,13 @@ describe("the blocking server", () => {
     }
   });
 
+  it("more connections than the default RLIMIT_NOFILE (1024): the servers raise it, as `ulimit -n` would", () => {
+    for (const model of ["blocking", "epoll"] as const) {
+      const { summary } = runServer({ model, proto: "tcp", conns: 1100, msgs: 200 });
+      expect(summary.delivered, model).toBe(200);
+    }
+  });
+
   it("the same seed gives the same summary; another seed another one", () => {
     const strip = ({ wallMs, ...s }: { wallMs: number }) => (void wallMs, s);
     const a = strip(runServer({ model: "blocking", proto: "udp", conns: 10, msgs: 500, seed: 3 }).summary);

@@ -127,6 +127,7 @@ export function runServer(o: ServerOptions): ServerRun {
     };
     if (proto === "tcp") {
       k.spawn("acceptor", function* (sys) {
+        raiseNofile(sys, o.conns);
         const lfd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);
         yield* sys.bind(lfd, 80);
         yield* sys.listen(lfd, o.conns);
@@ -138,6 +139,7 @@ export function runServer(o: ServerOptions): ServerRun {
       });
     } else {
       k.spawn("opener", function* (sys) {
+        raiseNofile(sys, o.conns);
         for (let i = 0; i < o.conns; i++) {
           const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
           yield* sys.bind(fd, BASE_PORT + i);
@@ -149,6 +151,7 @@ export function runServer(o: ServerOptions): ServerRun {
   } else {
     const threads = o.epollThreads ?? 1;
     k.spawn("epoll-main", function* (sys) {
+      raiseNofile(sys, o.conns);
       let lfd = -1;
       const fds: number[] = [];
       if (proto === "tcp") {
@@ -242,6 +245,11 @@ export function runServer(o: ServerOptions): ServerRun {
     wallMs: Math.round(performance.now() - wall0),
   };
   return { summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0 };
+}
+
+/** `ulimit -n`: a server with N connections needs N fds (the default soft limit is 1024). */
+function raiseNofile(sys: Sys, conns: number): void {
+  sys.task.files.rlimit_nofile = Math.max(sys.task.files.rlimit_nofile, conns + 64);
 }
 
 function round4(x: number): number {
