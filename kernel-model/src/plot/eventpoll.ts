@@ -70,6 +70,7 @@ export function eventpollDot(k: Kernel, file: File, fid: string, out: string[]):
     ], "#faf7ff").trim()}`);
   }
   out.push("  }");
+  out.push(`  ${id} [ordering=out];`); // the rbr edges below leave in tree order: keep it on the page
   for (const epi of items) out.push(`  ${id}:rbr -> ${nid(epi)}:ffd [arrowhead=none color="#9a8cc2"];`);
   let prev = `${id}:rdllist`;
   for (const epi of ready) {

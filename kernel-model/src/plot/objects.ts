@@ -40,7 +40,7 @@ export function registerObjectDrawer(d: ObjectDrawer): void {
 export function waitQueueDot(q: WaitQueueHead, id: string, out: string[]): void {
   const rows: [string, string][] = q.task_list.map((w, i) => {
     const who = w.private && typeof w.private === "object" && "comm" in (w.private as object)
-      ? `task ${(w.private as TaskStruct).comm}` : w.private ? "eppoll_entry" : "NULL";
+      ? `task ${(w.private as TaskStruct).comm}` : w.private ? "NULL (eppoll_entry by container_of)" : "NULL";
     return [`entry ${i}`, `func=${fname(w.func)} private=${who}${w.flags & 1 ? " EXCLUSIVE" : ""}`];
   });
   if (rows.length === 0) rows.push(["task_list", "(empty)"]);
