@@ -101,13 +101,13 @@ export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
 
 /** Pay, now and in the current context's mode, the CPU time that plain functions charged
  *  (charge()): e.g. before __do_softirq hands the frame back to hard-IRQ accounting. */
-export function* pay_charges(k: Kernel): KGen<void> {
+export function* payCharges(k: Kernel): KGen<void> {
   if (k.cpu && k.cpu.debt > 0) yield PREEMPT_OP;
 }
 
 /** A preemption point: the syscall-exit path (exit_to_usermode_loop checks need_resched).
  *  Yields only when a reschedule is pending, or when time is owed (paid before user code). */
-export function* preempt_point(k: Kernel): KGen<void> {
+export function* preemptPoint(k: Kernel): KGen<void> {
   if (k.cpu && (k.cpu.need_resched || k.cpu.debt > 0)) yield PREEMPT_OP;
 }
 

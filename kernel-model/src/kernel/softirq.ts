@@ -17,7 +17,7 @@
 
 import type { Kernel } from "./kernel";
 import {
-  burn, pay_charges, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preempt_point, type KGen, type Rq, type TaskStruct,
+  burn, payCharges, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preemptPoint, type KGen, type Rq, type TaskStruct,
 } from "./sched";
 
 /** enum { HI_SOFTIRQ=0, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, ... } (include/linux/interrupt.h). */
@@ -77,7 +77,7 @@ export function* __do_softirq(k: Kernel, rq: Rq): KGen<void> {
     }
     // softirq work charged by plain functions (TCP, wakeups) is softirq time, and it must be
     // paid before the pending bits are read: an IRQ during it raises bits this loop must see
-    yield* pay_charges(k);
+    yield* payCharges(k);
     pending = rq.softirq_pending;
     if (!pending) break;
     if (k.now < end && !rq.need_resched && --max_restart) {
@@ -115,7 +115,7 @@ export function spawnKsoftirqd(k: Kernel, rq: Rq): TaskStruct {
       if (rq.softirq_pending && !rq.in_softirq) yield* __do_softirq(k, rq);
       k.tr?.exit();
       p.inKernel = false;
-      yield* preempt_point(k); // cond_resched_rcu_qs()
+      yield* preemptPoint(k); // cond_resched_rcu_qs()
     }
   }, { cpu: rq.cpu, kthread: true, pinned: true });
   return p;

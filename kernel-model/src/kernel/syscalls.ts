@@ -14,7 +14,7 @@
 // interrupted blocking call returns -EINTR instead of restarting.
 
 import type { Kernel } from "./kernel";
-import { burn, charge, preempt_point, type KGen, type TaskStruct } from "./sched";
+import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
 import type { SkBuff } from "./sock";
 import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
@@ -72,7 +72,7 @@ export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGe
   if (iter && iter.consumed.length > 0) deliver(k, p, iter);
   k.tr?.exit();
   p.inKernel = false;
-  yield* preempt_point(k); // exit_to_usermode_loop: need_resched -> schedule(); the time owed is paid
+  yield* preemptPoint(k); // exit_to_usermode_loop: need_resched -> schedule(); the time owed is paid
   return ret;
 }
 

@@ -11,6 +11,7 @@ import type { Sys } from "../kernel/syscalls";
 import type { KGen } from "../kernel/sched";
 import { SOCK_NONBLOCK } from "../kernel/socket";
 import { EAGAIN } from "../kernel/errno";
+import { consume } from "./servers";
 import { EPOLLIN, EPOLLET, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type EpollEvent } from "../kernel/eventpoll_uapi";
 
 export interface EpollLoopOptions {
@@ -48,7 +49,7 @@ export function epollLoop(o: EpollLoopOptions) {
         for (;;) {
           const r = yield* sys.read(fd, 65536);
           if (r > 0) {
-            if (o.work > 0) yield* sys.compute(o.work * Math.max(1, Math.round(r / o.msgSize)));
+            yield* consume(sys, r, o.msgSize, o.work);
             continue;
           }
           if (r === 0) {

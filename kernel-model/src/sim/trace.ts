@@ -87,11 +87,6 @@ export class Tracer {
     const key = [...names, fn].join(";");
     this.wakeStacks.set(key, (this.wakeStacks.get(key) ?? 0) + 1);
   }
-
-  /** Roots recorded since `from` (an index into roots), e.g. one scenario step. */
-  since(from: number): TraceNode[] {
-    return this.roots.slice(from);
-  }
 }
 
 export interface FormatOptions {
