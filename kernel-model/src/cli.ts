@@ -3,7 +3,7 @@
 // No Linux file. Contract: ../shared/design.md ("The command-line contract").
 //
 //   kernel-model trace <name> [--json]     call tree in the seed's format (or JSON)
-//   kernel-model run --model blocking|epoll --conns N --msgs M [--rate PPS] [--cpus C]
+//   kernel-model run --model blocking|epoll|poll --conns N --msgs M [--rate PPS] [--cpus C]
 //                    [--seed S] [--proto tcp|udp] [--json]   one workload, its summary
 //
 // Bad arguments: a one-line error naming the argument, exit code 2.
@@ -31,8 +31,8 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     });
   program
     .command("run")
-    .description("run one workload (a blocking or an epoll server) and print its summary")
-    .addOption(new Option("--model <model>", "blocking: a thread per connection in read(); epoll: epoll_wait + non-blocking reads").choices(["blocking", "epoll"]).makeOptionMandatory())
+    .description("run one workload (a blocking, an epoll or a poll server) and print its summary")
+    .addOption(new Option("--model <model>", "blocking: a thread per connection in read(); epoll: epoll_wait + non-blocking reads; poll: one thread in poll() over every socket").choices(["blocking", "epoll", "poll"]).makeOptionMandatory())
     .requiredOption("--conns <n>", "connections", intArg("--conns", 1, 1_000_000))
     .requiredOption("--msgs <m>", "messages in total", intArg("--msgs", 1, 100_000_000))
     .option("--rate <pps>", "messages per second over all connections", intArg("--rate", 1, 1e9), 10_000)
@@ -48,7 +48,7 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     .option("--json", "the summary as JSON (the keys of the command-line contract)")
     .action((opts: Record<string, unknown>) => {
       const o: ServerOptions = {
-        model: opts.model as "blocking" | "epoll", proto: opts.proto as "tcp" | "udp", conns: opts.conns as number,
+        model: opts.model as "blocking" | "epoll" | "poll", proto: opts.proto as "tcp" | "udp", conns: opts.conns as number,
         msgs: opts.msgs as number, rate: opts.rate as number, cpus: opts.cpus as number, seed: opts.seed as number,
         pattern: opts.pattern as ServerOptions["pattern"], burst: opts.burst as number, msgSize: opts.size as number,
         work: opts.work as number, epollThreads: opts.threads as number, et: Boolean(opts.et),

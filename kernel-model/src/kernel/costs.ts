@@ -41,6 +41,11 @@ export interface Costs {
   epollEvent: number;
   /** ep_poll_callback in softirq (adds the epitem to rdllist, wakes ep->wq). */
   epollCallback: number;
+  /** poll()/select() per fd per scan: fdget + f_op->poll + the mask (do_pollfd). */
+  pollFd: number;
+  /** poll()/select() per registration: __pollwait (poll_get_entry, get_file, add_wait_queue)
+   *  and its undoing in poll_freewait (remove_wait_queue, fput). */
+  pollWait: number;
 }
 
 export const DEFAULT_COSTS: Readonly<Costs> = {
@@ -59,6 +64,8 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   epollWait: 300, // model estimate
   epollEvent: 100, // model estimate: one tcp_poll + two __put_user
   epollCallback: 200, // model estimate
+  pollFd: 100, // model estimate: one ->poll, as epollEvent's re-check
+  pollWait: 100, // model estimate: two list operations under the queue's spinlock + a refcount pair
 };
 
 /** Defaults with some fields replaced, e.g. from a probe calibration. */

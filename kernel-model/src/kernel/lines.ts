@@ -89,4 +89,10 @@ export const LINES: Readonly<Record<string, string>> = {
   "SYSC_setsockopt": "net/socket.c:1728",
   "SYSC_shutdown": "net/socket.c:1792",
   "sock_register": "net/socket.c:2435",
+  "__lock_sock": "net/core/sock.c:1955",
+  "__pollwait": "fs/select.c:219",
+  "pollwake": "fs/select.c:208",
+  "poll_freewait": "fs/select.c:136",
+  "SYSC_select": "fs/select.c:622",
+  "SYSC_poll": "fs/select.c:957",
 };

@@ -19,7 +19,8 @@ import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs"
 import type { SkBuff } from "./sock";
 import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
-import { EINTR, ERESTARTSYS, errnoName } from "./errno";
+import { EINTR, ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, errnoName } from "./errno";
+import { SYSC_poll, SYSC_select, type Pollfd, type Timeval } from "./select";
 import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
 
 export interface Sys {
@@ -50,6 +51,12 @@ export interface Sys {
   /** epoll_wait(epfd, events, maxevents, timeout ms): n ready events, written into `events`
    *  (its length becomes n); 0 on timeout; -EINTR on a signal. timeout -1 waits forever. */
   epoll_wait(epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number>;
+  /** poll(fds, nfds, timeout ms): n fds with revents != 0 (revents written into fds), 0 on
+   *  timeout, -EINTR on a signal. fds null: an unmapped address (-EFAULT). */
+  poll(fds: Pollfd[] | null, nfds: number, timeout: number): KGen<number>;
+  /** select(n, readfds, writefds, exceptfds, timeout): the sets are overwritten with the ready
+   *  fds; timeout (null: forever) is updated with the time left, as Linux does. */
+  select(n: number, readfds: Set<number> | null, writefds: Set<number> | null, exceptfds: Set<number> | null, timeout: Timeval | null): KGen<number>;
   /** Spend ns of CPU in user mode (the program's own work). */
   compute(ns: number): KGen<void>;
 }
@@ -65,7 +72,8 @@ export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGe
   const root = k.tr?.enter("", text);
   charge(k, half); // entry_SYSCALL_64: paid with the body's first burn or sleep
   let ret = yield* body();
-  if (ret === -ERESTARTSYS) ret = -EINTR; // no SA_RESTART handler in the model
+  // a (no-op) handler without SA_RESTART runs: every restart code becomes EINTR (handle_signal)
+  if (ret === -ERESTARTSYS || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK) ret = -EINTR;
   if (p.sigpending) p.sigpending = false; // do_signal: the (no-op) handler runs
   if (root) root.text += ` = ${errnoName(ret)}`;
   charge(k, half); // syscall_return_slowpath
@@ -127,6 +135,10 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
         () => SYSC_epoll_ctl(k, epfd, op, fd, event)),
     epoll_wait: (epfd, events, maxevents, timeout) =>
       syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
+    poll: (fds, nfds, timeout) => syscall(k, p, `poll(fds, ${nfds}, ${timeout})`, () => SYSC_poll(k, fds, nfds, timeout)),
+    select: (n, rd, wr, ex, tv) =>
+      syscall(k, p, `select(${n}, ${rd ? `{${[...rd].join(",")}}` : "NULL"}, ${wr ? `{${[...wr].join(",")}}` : "NULL"}, ${ex ? `{${[...ex].join(",")}}` : "NULL"}, ${tv ? `{${tv.tv_sec}, ${tv.tv_usec}}` : "NULL"})`,
+        () => SYSC_select(k, n, rd, wr, ex, tv)),
     *compute(ns) {
       yield* burn(ns, "user");
     },
