@@ -203,7 +203,7 @@ export class Kernel {
     return {
       pid: this.nextPid++, comm, label: `task ${comm}`, gen, resume: undefined, left: 0, leftMode: "sys", ctxLeft: 0, pending: null,
       state: TASK_RUNNING, on_rq: false, cpu, se: { vruntime: 0, sum_exec_runtime: 0, exec_start: 0, prev_sum_exec_runtime: 0 },
-      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, pinned: false, sigpending: false, inKernel: false, kthread: false, exitCode: null,
+      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, pinned: false, sigpending: false, sigPendingSet: 0, blocked: 0, saved_sigmask: null, inKernel: false, kthread: false, exitCode: null,
       utime: 0, stime: 0, syscalls: 0, wokenAt: -1, sleptAt: -1, blockedNs: 0, rqseq: 0,
     };
   }

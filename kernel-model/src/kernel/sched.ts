@@ -164,8 +164,15 @@ export interface TaskStruct extends Runnable {
   /** Involuntary context switches (preempted), as nonvoluntary_ctxt_switches. */
   nivcsw: number;
   files: FilesStruct;
-  /** A signal is pending (signal_pending()). The model's handler is a no-op without SA_RESTART. */
+  /** TIF_SIGPENDING (signal_pending()): a pending signal is not blocked. The model's handler is
+   *  a no-op without SA_RESTART. */
   sigpending: boolean;
+  /** pending.signal: signals sent and not yet delivered (signal.ts masks: bit sig - 1). */
+  sigPendingSet: number;
+  /** blocked: the signal mask (sigprocmask, epoll_pwait's sigmask). */
+  blocked: number;
+  /** saved_sigmask to restore on the way out (set_restore_sigmask), or null. */
+  saved_sigmask: number | null;
   /** Model: inside a syscall (not preemptible until syscall exit). */
   inKernel: boolean;
   /** Capabilities the model checks (CAP_NET_RAW for SOCK_RAW). */

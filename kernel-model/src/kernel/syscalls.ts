@@ -17,11 +17,13 @@ import type { Kernel } from "./kernel";
 import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
 import type { SkBuff } from "./sock";
-import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
-import { SYSC_pause } from "./signal";
+import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_recvmsg, SYSC_setsockopt, type UserMsghdr, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { SYSC_pause, do_signal, sigprocmask } from "./signal";
 import { EINTR, ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, errnoName } from "./errno";
 import { SYSC_poll, SYSC_select, type Pollfd, type Timeval } from "./select";
-import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
+import { userPtrName, type UserPtr } from "./uaccess";
+import { SIGSET_SIZE } from "./signal";
+import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, SYSC_epoll_pwait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
 
 export interface Sys {
   readonly task: TaskStruct;
@@ -50,7 +52,15 @@ export interface Sys {
   epoll_ctl(epfd: number, op: number, fd: number, event: EpollEvent | null): KGen<number>;
   /** epoll_wait(epfd, events, maxevents, timeout ms): n ready events, written into `events`
    *  (its length becomes n); 0 on timeout; -EINTR on a signal. timeout -1 waits forever. */
-  epoll_wait(epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number>;
+  epoll_wait(epfd: number, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number): KGen<number>;
+  /** epoll_pwait(..., sigmask, sigsetsize = 8): epoll_wait with the signal mask `sigmask` (a
+   *  bit mask of signals, signal.ts sigmask()) in force; null: no mask change. */
+  epoll_pwait(epfd: number, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number, sigmask: UserPtr<number>, sigsetsize?: number): KGen<number>;
+  /** rt_sigprocmask(how, set, oldset): SIG_BLOCK / SIG_UNBLOCK / SIG_SETMASK; old mask in old.v. */
+  sigprocmask(how: number, set: number, old?: { v: number }): KGen<number>;
+  /** recvmsg(fd, msg, flags): a struct msghdr with iovecs; the kernel writes back msg_namelen,
+   *  msg_controllen and msg_flags. */
+  recvmsg(fd: number, msg: UserPtr<UserMsghdr>, flags?: number): KGen<number>;
   /** poll(fds, nfds, timeout ms): n fds with revents != 0 (revents written into fds), 0 on
    *  timeout, -EINTR on a signal. fds null: an unmapped address (-EFAULT). */
   poll(fds: Pollfd[] | null, nfds: number, timeout: number): KGen<number>;
@@ -74,7 +84,7 @@ export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGe
   let ret = yield* body();
   // a (no-op) handler without SA_RESTART runs: every restart code becomes EINTR (handle_signal)
   if (ret === -ERESTARTSYS || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK) ret = -EINTR;
-  if (p.sigpending) p.sigpending = false; // do_signal: the (no-op) handler runs
+  do_signal(p); // exit_to_usermode_loop: the (no-op) handlers run; a saved mask comes back
   if (root) root.text += ` = ${errnoName(ret)}`;
   charge(k, half); // syscall_return_slowpath
   if (iter && iter.consumed.length > 0) deliver(k, p, iter);
@@ -133,6 +143,14 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     epoll_ctl: (epfd, op, fd, event) =>
       syscall(k, p, `epoll_ctl(${epfd}, ${epollCtlOpName(op)}, ${fd}, ${event ? `{${epollEventNames(event.events)}, data = ${event.data}}` : "NULL"})`,
         () => SYSC_epoll_ctl(k, epfd, op, fd, event)),
+    epoll_pwait: (epfd, events, maxevents, timeout, sigmask, sigsetsize = SIGSET_SIZE) =>
+      syscall(k, p, `epoll_pwait(${epfd}, events, ${maxevents}, ${timeout}, ${typeof sigmask === "number" ? `{0x${sigmask.toString(16)}}` : userPtrName(sigmask)}, ${sigsetsize})`,
+        () => SYSC_epoll_pwait(k, epfd, events, maxevents, timeout, sigmask, sigsetsize)),
+    sigprocmask: (how, set, old) => syscall(k, p, `rt_sigprocmask(${how}, {0x${(set >>> 0).toString(16)}}, oldset, 8)`, function* () { return sigprocmask(k, how, set, old); }),
+    recvmsg(fd, msg, flags = 0) {
+      const iter: IovIter = { count: 0, consumed: [] };
+      return syscall(k, p, `recvmsg(${fd}, msg, ${flags})`, () => SYSC_recvmsg(k, fd, msg, flags, iter), iter);
+    },
     epoll_wait: (epfd, events, maxevents, timeout) =>
       syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
     poll: (fds, nfds, timeout) => syscall(k, p, `poll(fds, ${nfds}, ${timeout})`, () => SYSC_poll(k, fds, nfds, timeout)),
