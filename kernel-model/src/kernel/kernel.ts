@@ -100,6 +100,8 @@ export interface KernelStats {
   softirqRestarts: number;
   ksoftirqdWakeups: number;
   hardirqs: number;
+  /** skbs still queued on a sock when it was freed (purged unread at close). */
+  freedUnread: number;
   /** Scheduler ticks that ran (scheduler_tick), all CPUs. */
   ticks: number;
 }
@@ -129,7 +131,7 @@ export class Kernel {
   readonly tcpPorts = new Set<number>();
   readonly stats: KernelStats = {
     wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
-    ringDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0,
+    ringDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0, freedUnread: 0,
   };
   /** CPU timeline recording, or null when off. */
   timeline: { segments: TimelineSegment[]; wakeups: TimelineWakeup[] } | null;

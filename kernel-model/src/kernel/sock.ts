@@ -196,6 +196,7 @@ export function sk_alloc(k: Kernel, family: number, prot: Proto): Sock {
 
 /** sk_free: the last reference to the sock is gone. */
 export function sk_free(k: Kernel, sk: Sock): void {
+  k.stats.freedUnread += sk.sk_receive_queue.length + sk.sk_backlog.queue.length; // __skb_queue_purge
   sk.sk_flags |= SOCK_DEAD;
   sk.sk_receive_queue.length = 0;
   sk.sk_backlog.queue.length = 0;
