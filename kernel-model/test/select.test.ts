@@ -2,7 +2,7 @@
 // timeouts, errors, nested readiness through an epoll fd, and the poll server.
 import { describe, expect, it } from "vitest";
 import {
-  Kernel, udpSend, kill, wake_up_interruptible_poll, pollCounters, runServer, formatTrace, walkTrace,
+  Kernel, udpSend, kill, wake_up_interruptible_poll, pollCounters, runServer, formatTrace, walkTrace, runTrace,
   AF_INET, SOCK_DGRAM, SOCK_NONBLOCK, POLLIN, POLLOUT, POLLNVAL, EPOLLIN, EPOLLET, EPOLL_CTL_ADD,
   EINTR, EINVAL, EFAULT, EBADF, TASK_INTERRUPTIBLE,
   type Sys, type KGen, type Pollfd, type Socket, type TaskStruct, type EpollEvent,
@@ -174,6 +174,17 @@ describe("poll()", () => {
     expect(text).toMatch(/__pollwait\(file, .*pollwake\).*\(fs\/select\.c:219\)/);
     expect(text).toMatch(/pollwake\(wait, mode, sync, key=0x[0-9a-f]+\)\s+\(fs\/select\.c:208\)/);
     expect(at("poll_freewait")).toBeGreaterThan(at("pollwake")); // unhooked after the wakeup, on the way out
+  });
+});
+
+describe("trace poll-wait", () => {
+  it("registers on each of the three sockets, sleeps, is woken by pollwake, rescans all three, then unhooks them", () => {
+    const { roots } = runTrace("poll-wait");
+    const nodes = walkTrace(roots);
+    expect(nodes.filter((n) => n.fn === "__pollwait").length).toBe(3);
+    expect(nodes.filter((n) => n.fn === "pollwake").length).toBe(1);
+    expect(nodes.filter((n) => n.fn === "sock_poll").length).toBe(6); // two scans of three fds
+    expect(nodes.some((n) => n.fn === "poll_freewait")).toBe(true);
   });
 });
 

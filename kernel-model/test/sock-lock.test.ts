@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import {
   Kernel, runServer, lock_sock, release_sock, sk_zero, burn, socket_file_ops, TASK_UNINTERRUPTIBLE,
-  type Proto, type Socket, type Sock,
+  runTrace, walkTrace, formatTrace, type Proto, type Socket, type Sock,
 } from "kernel-model";
 
 function holder(k: Kernel, sk: Sock, name: string, hold: number, log: string[], cpu: number) {
@@ -71,5 +71,21 @@ describe("issue #12 defect 4: epoll --threads 3 --cpus 2 finishes", () => {
     expect(run.summary.delivered).toBe(2_000);
     for (const sk of socks) expect(sk.sk_lock.owned).toBe(0);
     expect(socks.some((sk) => sk.sk_lock.wq !== null)).toBe(true); // __lock_sock slept at least once
+  });
+});
+
+describe("trace lock-sock-contended", () => {
+  it("the second reader sleeps in __lock_sock (exclusive, uninterruptible) and release_sock's wake_up lets it in", () => {
+    const { roots } = runTrace("lock-sock-contended");
+    const nodes = walkTrace(roots);
+    const lockSleep = nodes.find((n) => n.fn === "__lock_sock")!;
+    expect(lockSleep).toBeDefined();
+    expect(lockSleep.loc).toBe("net/core/sock.c:1955");
+    const text = formatTrace(roots);
+    expect(text).toMatch(/prepare_to_wait_exclusive\(sk_lock\.wq of sock \d+, &wait, TASK_UNINTERRUPTIBLE\)/);
+    expect(text).toMatch(/release_sock\(sk\)\s+\/\/ sk_lock\.wq has a waiter/);
+    const wake = nodes.find((n) => n.fn === "__wake_up" && n.text.includes("sk_lock.wq"))!;
+    expect(wake).toBeDefined();
+    expect(wake.t).toBeGreaterThan(lockSleep.t);
   });
 });
