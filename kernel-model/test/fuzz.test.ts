@@ -4,8 +4,9 @@
 // * nothing throws out of the model, and every syscall returns a count or a known -errno;
 // * no task waits for a CPU longer than a few scheduling periods (bcc runqlat's max);
 // * sent = read + queued + dropped (+ purged unread when a socket is closed with data);
-// * after close and exit nothing is left: no socket, sock, file, epitem, eppoll_entry or
-//   poll_table_entry, no wait-queue entry;
+// * no syscall leaves a wait entry of its task on its files' wait queues when it returns, and
+//   after close and exit nothing is left: no socket, sock, file, epitem, eppoll_entry or
+//   poll_table_entry;
 // * the same program and seed give the same results, syscall by syscall.
 // The budget is bounded (numRuns below, a few seconds); the counters print one summary line.
 import { describe, expect, it } from "vitest";
@@ -14,7 +15,8 @@ import {
   Kernel, udpSend, kill, epollGlobals, pollCounters, errnoName, SIGKILL, SIGUSR1, sigmask,
   AF_INET, SOCK_STREAM, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_CLOEXEC, POLLIN, POLLOUT, EPOLLIN, EPOLLOUT, EPOLLET, EPOLLONESHOT,
   EPOLLEXCLUSIVE, MSG_DONTWAIT, MSG_PEEK, KERNEL_ADDR, UNMAPPED_ADDR, SOL_SOCKET, SO_RCVBUF, SO_RCVTIMEO,
-  type Sys, type KGen, type UserMsghdr,
+  socket_file_ops, eventpoll_fops,
+  type Sys, type KGen, type UserMsghdr, type TaskStruct, type WaitQueueHead, type Socket, type Eventpoll,
 } from "kernel-model";
 
 const PORTS = [7000, 7001, 7002];
@@ -96,12 +98,39 @@ function* runOp(sys: Sys, op: Op): KGen<number> {
   }
 }
 
+/** Wait entries that belong to task p (a task waiter, or a poll table entry of p's) on the wait
+ *  queues of p's files: after a syscall returns there must be none (each call unhooks itself). */
+function leftoverWaits(p: TaskStruct): string[] {
+  const out: string[] = [];
+  const mine = (w: { private: unknown }) => w.private === p || (w.private as { polling_task?: unknown } | null)?.polling_task === p;
+  for (const [fd, f] of p.files.fd.entries()) {
+    if (!f) continue;
+    const heads: (WaitQueueHead | null)[] = [];
+    if (f.f_op === socket_file_ops) {
+      const sock = f.private_data as Socket;
+      heads.push(sock.wq.wait, sock.sk?.sk_lock.wq ?? null);
+    } else if (f.f_op === eventpoll_fops) {
+      const ep = f.private_data as Eventpoll;
+      heads.push(ep.wq, ep.poll_wait);
+    }
+    for (const h of heads) if (h) for (const w of h.task_list) if (mine(w)) out.push(`fd ${fd} ${h.name}: ${w.func.name}`);
+  }
+  return out;
+}
+
 const totals = { programs: 0, syscalls: 0, errnos: new Map<string, number>(), maxRunqNs: 0, ticks: 0 };
 
 /** Run one case; returns everything the invariants and the determinism check look at. */
 function runCase(c: Case) {
   const k = new Kernel({ seed: c.seed, cpus: c.cpus });
   const rets: string[] = [];
+  const leaks: string[] = [];
+  /** One syscall, its result, and the check that it left no wait entry of its task behind. */
+  function* step(sys: Sys, t: number, op: Op): KGen<string> {
+    const r = `${t}:${op[0]}=${errnoName(yield* runOp(sys, op))}`;
+    for (const l of leftoverWaits(sys.task)) leaks.push(`${r}: ${l}`);
+    return r;
+  }
   let udpRead = 0;
   k.onDeliver = (_p, skb) => { if (skb.protocol === 17) udpRead++; };
   const main = k.spawn("t0", function* (sys) {
@@ -111,9 +140,9 @@ function runCase(c: Case) {
       yield* sys.bind(fd, port);
     }
     for (const [i, ops] of c.threads.slice(1).entries()) {
-      k.spawn(`t${i + 1}`, function* (sys) { for (const op of ops) rets.push(`${i + 1}:${op[0]}=${errnoName(yield* runOp(sys, op))}`); }, { thread: sys.task });
+      k.spawn(`t${i + 1}`, function* (sys) { for (const op of ops) rets.push(yield* step(sys, i + 1, op)); }, { thread: sys.task });
     }
-    for (const op of c.threads[0]) rets.push(`0:${op[0]}=${errnoName(yield* runOp(sys, op))}`);
+    for (const op of c.threads[0]) rets.push(yield* step(sys, 0, op));
   });
   void main;
   for (const t of c.traffic) udpSend(k, { dport: t.port, bytes: t.bytes, at: 1_000_000 + t.at });
@@ -124,14 +153,15 @@ function runCase(c: Case) {
     for (const p of k.tasks) if (p.exitCode === null && !p.kthread) kill(k, p, SIGKILL);
     k.run(5_000_000);
   }
-  return { k, rets, udpRead };
+  return { k, rets, udpRead, leaks };
 }
 
 describe("fuzz: random syscall programs (fast-check)", () => {
   it("keep every invariant, and the same seed gives the same run", () => {
     fc.assert(
       fc.property(caseArb, (c) => {
-        const { k, rets, udpRead } = runCase(c);
+        const { k, rets, udpRead, leaks } = runCase(c);
+        expect(leaks).toEqual([]);
         totals.programs++;
         totals.syscalls += rets.length;
         for (const r of rets) {
