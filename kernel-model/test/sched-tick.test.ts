@@ -63,6 +63,26 @@ describe("scheduler tick (HZ=250) and check_preempt_tick", () => {
     expect(wRan - 1_000_000).toBeLessThanOrEqual(5_000_000 + sched_slice(k, k.rqs[0]) + 2 * TICK_NSEC);
   });
 
+  it("a task woken onto another CPU keeps its vruntime relative to min_vruntime (task_waking_fair, ENQUEUE_WAKING)", () => {
+    const k = new Kernel({ cpus: 2 });
+    k.spawn("hog1", function* (sys) { yield* sys.compute(1_000_000_000); }, { cpu: 1, pinned: true });
+    let epfd = -1;
+    const w = k.spawn("w", function* (sys) {
+      epfd = yield* sys.epoll_create1(0);
+      yield* sys.compute(40_000_000); // shares cpu1 with hog1: both vruntimes reach ~40 ms
+      yield* sys.epoll_wait(epfd, [], 1, 5); // sleeps on cpu1; wakes while cpu1 is busy, cpu0 idle
+      yield* sys.compute(1_000_000);
+    }, { cpu: 1 });
+    k.run(60_000_000);
+    const rel1 = w.se.vruntime - k.rqs[1].min_vruntime;
+    k.run(200_000_000);
+    expect(w.cpu).toBe(0); // migrated to the idle CPU
+    // on cpu0's scale: 4.6.2 subtracts cpu1's min_vruntime and adds cpu0's (0 here), so w does not
+    // carry cpu1's ~40 ms of history to cpu0
+    expect(w.se.vruntime).toBeLessThan(rel1 + 2_000_000 + 1_000_000);
+    expect(w.se.vruntime).toBeLessThan(10_000_000);
+  });
+
   it("an idle CPU takes no tick (NO_HZ idle), nor does a CPU with a single task", () => {
     const k = new Kernel({ cpus: 4 });
     k.spawn("lone", function* (sys) { yield* sys.compute(100_000_000); }, { cpu: 0 });

@@ -14,8 +14,10 @@
 // * Each rq keeps runnable tasks (not curr) ordered by vruntime, ties FIFO (the rb-tree's
 //   "equal keys go right"). pick_next_task takes the leftmost; curr is put back on preemption.
 // * vruntime advances 1:1 with the CPU time a task burns. A new task starts at
-//   min_vruntime + one slice (START_DEBIT); a woken task gets max(vruntime, min_vruntime -
-//   sched_latency/2) (place_entity with GENTLE_FAIR_SLEEPERS).
+//   min_vruntime + one slice (START_DEBIT); a woken task's vruntime is made relative to the
+//   CPU it slept on and re-based on the CPU it wakes on (task_waking_fair, then enqueue_entity
+//   with ENQUEUE_WAKING), then gets max(vruntime, min_vruntime - sched_latency/2) (place_entity
+//   with GENTLE_FAIR_SLEEPERS).
 // * Slice: sched_latency / nr_running, at least min_granularity; 4.6 scales sched_latency (6 ms),
 //   min_granularity (0.75 ms) and wakeup_granularity (1 ms) by 1 + log2(min(ncpus, 8)).
 // * The scheduler tick (HZ = 250, CONFIG_HZ_250 as Debian's and Ubuntu's 4.6 configs set it:
@@ -324,6 +326,7 @@ export function try_to_wake_up(k: Kernel, p: TaskStruct, state: number, wake_fla
     return 1;
   }
   p.state = TASK_WAKING;
+  p.se.vruntime -= k.rqs[p.cpu].min_vruntime; // task_waking_fair: relative to the CPU it slept on
   const cpu = select_task_rq(k, p);
   const rq = k.rqs[cpu];
   p.cpu = cpu;
@@ -368,6 +371,7 @@ export function select_task_rq(k: Kernel, p: TaskStruct): number {
 
 /** activate_task -> enqueue_task_fair -> place_entity. */
 function activate_task(k: Kernel, rq: Rq, p: TaskStruct, wakeup: boolean): void {
+  if (wakeup) p.se.vruntime += rq.min_vruntime; // enqueue_entity(ENQUEUE_WAKING): onto this CPU's scale
   update_min_vruntime(rq);
   if (wakeup) {
     const floor = rq.min_vruntime - k.sched.sched_latency / 2; // GENTLE_FAIR_SLEEPERS
