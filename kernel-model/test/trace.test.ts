@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatTrace, runTrace, walkTrace, LINES, Kernel, AF_INET, SOCK_STREAM, type TraceNode } from "kernel-model";
+import { formatTrace, runTrace, walkTrace, LINES, SOURCE, Kernel, AF_INET, SOCK_STREAM, type TraceNode } from "kernel-model";
 import { main } from "../src/cli";
 
 /** The child of `n` whose text starts with `prefix` (a direct child: nesting matters). */
@@ -41,11 +41,15 @@ describe("the seed's socket(AF_INET, SOCK_DGRAM, 0) trace", () => {
     expect(text).toContain("        |-inet_create(net, sock, protocol, kern)\n");
   });
 
-  it("gives every call its 4.6.2 file:line", () => {
+  it("gives every call the 4.6.2 line of its first statement, in the file that defines it", () => {
     const calls = walkTrace(roots).filter((n) => n.fn);
     expect(calls.length).toBeGreaterThan(8);
-    for (const n of calls) if (LINES[n.fn]) expect(n.loc).toBe(LINES[n.fn]);
-    expect(Object.keys(LINES).length).toBeGreaterThan(0);
+    for (const n of calls) {
+      const f = SOURCE.funcs[n.fn];
+      expect(f, n.fn).toBeDefined();
+      expect(n.loc).toBe(`${f[0]}:${f[4]}`);
+      expect(LINES[n.fn]).toBe(`${f[0]}:${f[1]}`);
+    }
   });
 });
 
