@@ -218,7 +218,7 @@ function functionHeader(header) {
   }
   if (start < 0) return null;
   const m = /([A-Za-z_]\w*)\s*$/.exec(h.slice(0, start));
-  if (!m || KEYWORDS.has(m[1]) || /^[A-Z_0-9]+$/.test(m[1])) return null;
+  if (!m || KEYWORDS.has(m[1])) return null;
   if (!/[A-Za-z_]/.test(h.slice(0, m.index))) return null; // no return type: a macro call
   return { key: m[1], names: [m[1]], params: gdbParams(h.slice(start + 1, end)) };
 }

@@ -69,10 +69,12 @@ export function generate(repoRoot) {
   };
   walk(srcDir);
   const edges = new Map(); // frame -> Set(needle)
+  const alternatives = new Map(); // frame -> [[needle, ...]]: one of each must stand in the body
   Tracer.collect = (frame, needle) => {
-    if (!frame) return;
-    if (!edges.has(frame)) edges.set(frame, new Set());
-    edges.get(frame).add(needle);
+    if (!frame || needle.startsWith("...")) return; // "... back on cpu0": the model's note, no source line
+    if (!edges.has(frame)) (edges.set(frame, new Set()), alternatives.set(frame, new Map()));
+    for (const n of needle.split("|")) edges.get(frame).add(n);
+    alternatives.get(frame).set(needle, needle.split("|"));
   };
   try {
     for (const t of traceNames()) for (const n of walkTrace(runTrace(t).roots)) if (n.fn && index.has(n.fn)) names.add(n.fn);
@@ -80,6 +82,8 @@ export function generate(repoRoot) {
     Tracer.collect = null;
   }
   for (const f of edges.keys()) if (index.has(f)) names.add(f);
+  // a line that calls a 4.6.2 function by name is that function's frame (Tracer.add): list it
+  for (const set of edges.values()) for (const n of set) if (/^[A-Za-z_]\w*\($/.test(n) && index.has(n.slice(0, -1))) names.add(n.slice(0, -1));
 
   const funcs = {};
   for (const name of [...names].sort()) {
@@ -106,10 +110,15 @@ export function generate(repoRoot) {
     const per = {};
     for (const needle of [...edges.get(frame)].sort()) {
       const at = [];
-      // a macro's first line is its #define: the call sites are on the lines after it
-      for (let l = f[2] + (f[6] === 2 ? 1 : 0); l <= f[3]; l++) if (needle && lines[l - 1].includes(needle)) at.push(l);
+      for (let l = f[2]; l <= f[3]; l++) {
+        // a macro's first line is `#define name(args) body`: only the body after the name counts
+        const text = l === f[1] && f[6] === 2 ? lines[l - 1].replace(/^#define[A-Za-z_]\w*\([^)]*\)/, "") : lines[l - 1];
+        if (needle && text.includes(needle)) at.push(l);
+      }
       if (at.length) per[needle] = at;
-      else unresolved.push(`${frame} (${f[0]}:${f[1]}): ${needle}`);
+    }
+    for (const alts of alternatives.get(frame).values()) {
+      if (!alts.some((n) => per[n])) unresolved.push(`${frame} (${f[0]}:${f[1]}): ${alts.join(" | ")}`);
     }
     if (Object.keys(per).length) calls[frame] = per;
   }

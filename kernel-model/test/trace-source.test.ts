@@ -38,7 +38,10 @@ describe.skipIf(!root)("locations against linux-4.6.2", () => {
     it(`${name}: every frame names a 4.6.2 function and every location lies inside the function it belongs to`, () => {
       const { roots } = runTrace(name);
       const bad: string[] = [];
-      const check = (ok: boolean, msg: string) => ok || bad.push(msg);
+      const check = (ok: boolean, msg: string): boolean => {
+        if (!ok) bad.push(msg);
+        return ok;
+      };
       for (const { n, frame, parent } of framed(roots)) {
         const where = `${name}: "${n.text}"`;
         if (n.fn) {

@@ -59,8 +59,10 @@ describe("the seed's read(fd, buf, 1024) trace (read-block-tcp)", () => {
     let n = child(roots[0], "SYSC_read(");
     for (const p of ["vfs_read(", "__vfs_read(", "new_sync_read(", "filp->f_op->read_iter(&kiocb, &iter)", "sock_recvmsg(",
       "sock_recvmsg_nosec(", "sock->ops->recvmsg(", "inet_recvmsg(", "sk->sk_prot->recvmsg(", "tcp_recvmsg(", "sk_wait_data("]) n = child(n, p);
+    // sock.h:898-909: schedule_timeout under the macro, and lock_sock after the wakeup inside it
     const wait = child(n, "sk_wait_event(");
-    child(child(wait, "schedule()"), "context_switch(");
+    expect(wait.children.map((c) => c.fn)).toEqual(["release_sock", "schedule_timeout", "lock_sock"]);
+    child(child(child(child(wait, "schedule_timeout("), "schedule()"), "__schedule("), "context_switch(");
     expect(formatTrace(roots)).toContain("(net/core/sock.c:");
   });
 

@@ -126,7 +126,11 @@ export function sock_register(k: Kernel, ops: NetProtoFamily): void {
 /** sock_alloc: a new struct socket (in sockfs, with its inode). Book erratum: a socket, not a sock. */
 export function sock_alloc(k: Kernel): Socket {
   k.tr?.enter("sock_alloc", "sock = sock_alloc()", "创建socket对象");
-  k.tr?.leaf("sock_alloc_inode(sb): socket_alloc = {socket, vfs_inode}; wq = kmalloc(socket_wq); init_waitqueue_head(&wq->wait)", undefined, "sock_alloc_inode");
+  k.tr?.enter("new_inode_pseudo", "inode = new_inode_pseudo(sock_mnt->mnt_sb)");
+  k.tr?.enter("alloc_inode", "inode = alloc_inode(sb)");
+  k.tr?.leaf("sb->s_op->alloc_inode(sb) = sock_alloc_inode(sb)", "socket_alloc = {socket, vfs_inode}; wq = kmalloc(socket_wq); init_waitqueue_head(&wq->wait)", "sock_alloc_inode");
+  k.tr?.exit();
+  k.tr?.exit();
   const sock: Socket = {
     state: SS_UNCONNECTED, type: 0, flags: 0,
     wq: { wait: init_waitqueue_head(`sock${k.socketsCreated + 1}->wq->wait`), fasync_list: null, flags: 0 },
@@ -263,8 +267,9 @@ export function* sock_read_iter(k: Kernel, iocb: Kiocb, to: IovIter): KGen<numbe
 }
 
 /** sock_recvmsg -> sock_recvmsg_nosec -> sock->ops->recvmsg. */
-export function* sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number): KGen<number> {
-  k.tr?.enter("sock_recvmsg", "sock_recvmsg(sock, &msg, iov_iter_count(to), msg.msg_flags)");
+export function* sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number,
+  text = "sock_recvmsg(sock, &msg, iov_iter_count(to), msg.msg_flags)"): KGen<number> {
+  k.tr?.enter("sock_recvmsg", text);
   k.tr?.enter("sock_recvmsg_nosec", "sock_recvmsg_nosec(sock, msg, size, flags)");
   k.tr?.enter("", "sock->ops->recvmsg(sock, msg, size, flags)", `这里即是${sock.ops?.recvmsg ? "inet_recvmsg" : "NULL"}`);
   try {
@@ -288,7 +293,7 @@ export function sock_poll(k: Kernel, file: File, pt: PollTable | null): number {
 
 /** sock_close: f_op->release of a socket file (the last fput). */
 export function sock_close(k: Kernel, file: File): void {
-  k.tr?.enter("sock_close", "sock_close(inode, filp)");
+  k.tr?.enter("sock_close", "file->f_op->release(inode, file) = sock_close(inode, filp)", undefined, "file->f_op->release(");
   sock_release(k, file.private_data as Socket);
   k.tr?.exit();
 }
@@ -348,16 +353,19 @@ export function* SYSC_accept4(k: Kernel, fd: number, flags: number): KGen<number
   }
 }
 
-/** SYSCALL_DEFINE6(recvfrom, ...); recv(fd, buf, len, flags) is recvfrom with no address. */
-export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter, name = "SYSC_recvfrom"): KGen<number> {
-  k.tr?.enter(name, `${name}(fd = ${fd}, ubuf, size = ${size}, flags = 0x${flags.toString(16)}, NULL, NULL)`);
+/** SYSCALL_DEFINE6(recvfrom, ...). x86-64 has no recv syscall (syscall_64.tbl): glibc's
+ *  recv(fd, buf, len, flags) is recvfrom(fd, buf, len, flags, NULL, NULL). */
+export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter): KGen<number> {
+  k.tr?.enter("SYSC_recvfrom", `SYSC_recvfrom(fd = ${fd}, ubuf, size = ${size}, flags = 0x${flags.toString(16)}, addr = NULL, addr_len = NULL)`);
   try {
-    iter.count = size; // import_single_range
+    k.tr?.leaf("err = import_single_range(READ, ubuf, size, &iov, &msg.msg_iter)", undefined, "import_single_range");
+    iter.count = size;
+    k.tr?.leaf("sock = sockfd_lookup_light(fd, &err, &fput_needed)", undefined, "sockfd_lookup_light");
     const sock = sockfd_lookup_light(k, fd);
     if (typeof sock === "number") return sock;
     const msg: Msghdr = { msg_flags: 0, msg_iter: iter };
     if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
-    return yield* sock_recvmsg(k, sock, msg, size, flags);
+    return yield* sock_recvmsg(k, sock, msg, size, flags, "sock_recvmsg(sock, &msg, iov_iter_count(&msg.msg_iter), flags)");
   } finally {
     k.tr?.exit();
   }

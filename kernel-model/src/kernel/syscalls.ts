@@ -29,7 +29,7 @@ export interface Sys {
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
   read(fd: number, count: number): KGen<number>;
-  /** recv(fd, buf, len, flags) (sys_recv -> sys_recvfrom). */
+  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). */
   recv(fd: number, len: number, flags?: number): KGen<number>;
   recvfrom(fd: number, len: number, flags?: number): KGen<number>;
   bind(fd: number, port: number): KGen<number>;
@@ -106,7 +106,7 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     },
     recv(fd, len, flags = 0) {
       const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter, "SYSC_recv"), iter);
+      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
     },
     recvfrom(fd, len, flags = 0) {
       const iter: IovIter = { count: len, consumed: [] };

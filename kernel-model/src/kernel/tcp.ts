@@ -13,11 +13,12 @@
 // Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
 // data or MSG_PEEK; ACKs and window updates are not sent (no tcp_cleanup_rbuf).
 
+import { skb_copy_datagram_msg } from "./datagram";
 import type { Kernel } from "./kernel";
 import { burn, type KGen, type TaskStruct } from "./sched";
 import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
-  sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
+  sk_backlog_rcv, sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
   sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
   TCP_SYN_SENT, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
   type Proto, type SkBuff, type Sock,
@@ -58,7 +59,8 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   sk.sk_state = TCP_CLOSE;
   sk.sk_sndbuf = k.sysctl.tcp_wmem_default;
   sk.sk_rcvbuf = k.sysctl.tcp_rmem_default;
-  k.tr?.leaf(`sk->sk_sndbuf = sysctl_tcp_wmem[1] (${sk.sk_sndbuf}); sk->sk_rcvbuf = sysctl_tcp_rmem[1] (${sk.sk_rcvbuf})`);
+  k.tr?.leaf("sk->sk_sndbuf = sysctl_tcp_wmem[1];", `${sk.sk_sndbuf}`);
+  k.tr?.leaf("sk->sk_rcvbuf = sysctl_tcp_rmem[1];", `${sk.sk_rcvbuf}`);
   k.tr?.exit();
   k.tr?.exit();
   return 0;
@@ -84,7 +86,7 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
 function tcp_prequeue_process(k: Kernel, sk: Sock): void {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_prequeue_process", "tcp_prequeue_process(sk)", "TCP 协议处理在进程上下文完成");
-  for (const skb of tp.ucopy.prequeue.splice(0)) sk.sk_backlog_rcv?.(k, sk, skb); // local_bh_disable()
+  for (const skb of tp.ucopy.prequeue.splice(0)) sk_backlog_rcv(k, sk, skb); // local_bh_disable()
   tp.ucopy.memory = 0;
   k.tr?.exit();
 }
@@ -115,7 +117,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
         // found_ok_skb
         const used = Math.min(skb.len - offset, len);
         if (!(flags & MSG_TRUNC)) {
-          k.tr?.leaf(`skb_copy_datagram_msg(skb, offset, msg, ${used})`, "拷贝到用户空间", "skb_copy_datagram_iter");
+          if (k.tr) skb_copy_datagram_msg(k, `skb, offset, msg, used = ${used}`, "拷贝到用户空间");
           yield* burn(used * k.costs.copyPerByte, "sys");
         }
         tp.copied_seq += used;
@@ -166,7 +168,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
         user_recv = me;
         tp.ucopy.task = me;
         tp.ucopy.msg = msg;
-        k.tr?.leaf("tp->ucopy.task = user_recv = current", "4.6 prequeue: 软中断将把数据包交给本进程处理");
+        k.tr?.leaf("user_recv = current; tp->ucopy.task = user_recv;", "4.6 prequeue: 软中断将把数据包交给本进程处理");
       }
       tp.ucopy.len = len;
       if (tp.ucopy.prequeue.length > 0) doPrequeue = true;
@@ -209,7 +211,9 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     tp.ucopy.len = 0;
     tp.ucopy.msg = null;
   }
-  release_sock(k, sk); // tcp_cleanup_rbuf would send a window update: ACKs are not modelled
+  // tcp_cleanup_rbuf would send a window update: ACKs are not modelled, the call is traced
+  k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "ACK / window update (not modelled)", "tcp_cleanup_rbuf");
+  release_sock(k, sk);
   k.tr?.exit();
   return copied;
 }

@@ -19,7 +19,7 @@
 import type { Kernel } from "./kernel";
 import { charge } from "./sched";
 import {
-  sk_add_backlog, sock_owned_by_user, sk_sleep, SOCK_DEAD, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
+  sk_add_backlog, sk_backlog_rcv, sock_owned_by_user, sk_sleep, SOCK_DEAD, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
   type SkBuff, type Sock,
 } from "./sock";
 import { wake_up_interruptible_sync_poll } from "./wait";
@@ -50,7 +50,7 @@ export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
       return 0;
     }
     const sk = found;
-    k.tr?.leaf(`sk = __inet_lookup_skb(&tcp_hashinfo, skb, ...)`, `sk_state = ${sk.sk_state === TCP_LISTEN ? "TCP_LISTEN" : sk.sk_state}`);
+    k.tr?.leaf("sk = __inet_lookup_skb(&tcp_hashinfo, skb, __tcp_hdrlen(th), th->source, th->dest)", `sk_state = ${sk.sk_state === TCP_LISTEN ? "TCP_LISTEN" : sk.sk_state}`);
     if (sk.sk_state === TCP_LISTEN) return tcp_v4_do_rcv(k, sk, skb);
     // bh_lock_sock_nested(sk)
     if (!sock_owned_by_user(sk)) {
@@ -61,7 +61,7 @@ export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
       k.stats.socketDrops++;
       skb.onDrop?.(k, skb, "backlog");
     } else {
-      k.tr?.leaf("sock_owned_by_user(sk): sk_add_backlog(sk, skb, sk->sk_rcvbuf + sk->sk_sndbuf)", "进程正持有锁: 放入 backlog, release_sock 时处理");
+      k.tr?.leaf("sk_add_backlog(sk, skb, sk->sk_rcvbuf + sk->sk_sndbuf)", "sock_owned_by_user(sk): 进程正持有锁: 放入 backlog, release_sock 时处理", "sk_add_backlog");
     }
     return 0;
   } finally {
@@ -72,15 +72,20 @@ export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
 /** tcp_prequeue(sk, skb) (4.6; removed in 4.14): hand the segment to a sleeping reader. */
 export function tcp_prequeue(k: Kernel, sk: Sock, skb: SkBuff): boolean {
   const tp = tcp_sk(sk);
-  if (k.sysctl.tcp_low_latency || !tp.ucopy.task) return false;
-  if (skb.len === 0 && tp.ucopy.prequeue.length === 0) return false; // no payload (pure ACK, bare FIN)
+  // tcp_v4_rcv always calls it (tcp_ipv4.c:1657); it declines at once without a reader in tcp_recvmsg
+  if (k.sysctl.tcp_low_latency || !tp.ucopy.task || (skb.len === 0 && tp.ucopy.prequeue.length === 0)) {
+    k.tr?.enter("tcp_prequeue", "tcp_prequeue(sk, skb) = false",
+      k.sysctl.tcp_low_latency ? "sysctl_tcp_low_latency: return false" : !tp.ucopy.task ? "!tp->ucopy.task (no reader in tcp_recvmsg): return false" : "no payload: return false");
+    k.tr?.exit();
+    return false;
+  }
   k.tr?.enter("tcp_prequeue", "tcp_prequeue(sk, skb)", "4.6: 有进程在 tcp_recvmsg 中等待: 放入 prequeue");
   tp.ucopy.prequeue.push(skb); // __skb_queue_tail(&tp->ucopy.prequeue, skb)
   tp.ucopy.memory += skb.truesize;
   if (tp.ucopy.memory > sk.sk_rcvbuf) {
     // too much waiting for the reader: process it here, in softirq
     k.tr?.leaf("ucopy.memory > sk_rcvbuf: flush the prequeue in softirq");
-    for (const s of tp.ucopy.prequeue.splice(0)) sk.sk_backlog_rcv?.(k, sk, s);
+    for (const s of tp.ucopy.prequeue.splice(0)) sk_backlog_rcv(k, sk, s);
     tp.ucopy.memory = 0;
   } else if (tp.ucopy.prequeue.length === 1) {
     wake_up_interruptible_sync_poll(k, sk_sleep(sk), POLLIN | POLLRDNORM | POLLRDBAND);
@@ -91,7 +96,7 @@ export function tcp_prequeue(k: Kernel, sk: Sock, skb: SkBuff): boolean {
 
 /** tcp_v4_do_rcv: tcp_prot.backlog_rcv. Softirq, or process context (backlog, prequeue). */
 export function tcp_v4_do_rcv(k: Kernel, sk: Sock, skb: SkBuff): number {
-  k.tr?.enter("tcp_v4_do_rcv", "tcp_v4_do_rcv(sk, skb)");
+  k.tr?.enter("tcp_v4_do_rcv", "tcp_v4_do_rcv(sk, skb)", undefined, "tcp_v4_do_rcv(|sk->sk_backlog_rcv(");
   charge(k, k.costs.tcpSegment);
   if (sk.sk_state === TCP_ESTABLISHED) tcp_rcv_established(k, sk, skb);
   else tcp_rcv_state_process(k, sk, skb);

@@ -20,7 +20,7 @@ import {
   type Proto, type SkBuff, type Sock,
 } from "./sock";
 import { inet_release, inet_recvmsg, inet_bind } from "./af_inet";
-import { __skb_recv_datagram, datagram_poll, skb_free_datagram_locked } from "./datagram";
+import { __skb_recv_datagram, datagram_poll, skb_copy_datagram_msg, skb_free_datagram_locked } from "./datagram";
 import type { File, PollTable } from "./fs";
 
 /** udp_lib_close -> sk_common_release: unhash and free. */
@@ -78,7 +78,7 @@ function drop(k: Kernel, sk: Sock, skb: SkBuff): number {
 
 /** __udp_queue_rcv_skb: udp_prot.backlog_rcv -> sock_queue_rcv_skb. */
 export function __udp_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
-  k.tr?.enter("__udp_queue_rcv_skb", "__udp_queue_rcv_skb(sk, skb)");
+  k.tr?.enter("__udp_queue_rcv_skb", "__udp_queue_rcv_skb(sk, skb)", undefined, "__udp_queue_rcv_skb(|sk->sk_backlog_rcv(");
   const rc = sock_queue_rcv_skb(k, sk, skb);
   if (rc < 0) {
     k.stats.socketDrops++; // sock_queue_rcv_skb counted sk_drops
@@ -100,7 +100,7 @@ export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nobl
     let copied = len;
     if (copied > ulen) copied = ulen;
     else if (copied < ulen) msg.msg_flags |= MSG_TRUNC; // the rest of the datagram is lost
-    k.tr?.leaf(`skb_copy_datagram_msg(skb, 0, msg, ${copied})`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间", "skb_copy_datagram_iter");
+    if (k.tr) skb_copy_datagram_msg(k, `skb, sizeof(struct udphdr), msg, copied = ${copied}`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间 (after the 8-byte UDP header)");
     charge(k, copied * k.costs.copyPerByte);
     msg.msg_iter.consumed.push(skb);
     skb_free_datagram_locked(sk, skb);

@@ -94,9 +94,10 @@ export class Tracer {
     }
     let frame = "";
     for (let i = this.stack.length - 1; i >= 0 && !frame; i--) frame = this.stack[i].fn;
-    Tracer.collect?.(frame, needle);
     const f = this.src.funcs[frame];
-    const lines = f && this.src.calls[frame]?.[needle];
+    let lines: readonly number[] | undefined;
+    Tracer.collect?.(frame, needle);
+    for (const n of needle.split("|")) lines ??= f && this.src.calls[frame]?.[n];
     if (!lines) return;
     const prev = top.children.length ? top.children[top.children.length - 1].site : undefined;
     const after = prev ? Number(prev.slice(prev.lastIndexOf(":") + 1)) : 0;
@@ -105,9 +106,13 @@ export class Tracer {
   }
 
   private add(fn: string, text: string, comment?: string, via?: string): TraceNode {
+    const needle = via ? via.replace(/\s+/g, "") : siteNeedle(text);
+    // a statement that calls a 4.6.2 function or macro by name (`init_waitqueue_head(&ep->wq)`)
+    // is that function's frame
+    if (!fn && needle.endsWith("(") && /^[A-Za-z_]\w*\($/.test(needle) && this.src.funcs[needle.slice(0, -1)]) fn = needle.slice(0, -1);
     const node: TraceNode = { fn, text, t: this.clock(), ctx: this.ctx, children: [] };
     if (comment) node.comment = comment;
-    this.locate(node, via ? via.replace(/\s+/g, "") : siteNeedle(text));
+    this.locate(node, needle);
     const loc = fn ? this.entryLoc(fn) : node.site;
     if (loc) node.loc = loc;
     const top = this.stack[this.stack.length - 1];
@@ -131,7 +136,8 @@ export class Tracer {
 
   /** Enter a call: the line `text`, below which the callee's lines nest until exit().
    *  `via`: how the caller's source spells the call when the text does not (a macro such as
-   *  wake_up_interruptible_sync_poll around __wake_up_sync_key), as a siteNeedle. */
+   *  wake_up_interruptible_sync_poll around __wake_up_sync_key), as a siteNeedle; `a(|b(`
+   *  when different callers spell it differently. */
   enter(fn: string, text: string, comment?: string, via?: string): TraceNode {
     const node = this.add(fn, text, comment, via);
     this.stack.push(node);
