@@ -127,6 +127,26 @@ describe("kernel-model CLI", () => {
     expect(tree[0].children[0].fn).toBe("SYSC_socket");
   });
 
+  it("trace's header line names the location convention; --break FN prints the gdb backtrace at FN and exits 0", () => {
+    const t = cli("trace", "read-block-tcp");
+    expect(t.out.split("\n")[1]).toMatch(/^# \(path:line\) in linux-4\.6\.2: the line executing when the trace reached it/);
+    const b = cli("trace", "read-block-tcp", "--break", "sk_wait_data");
+    expect(b.code).toBe(0);
+    const lines = b.out.trimEnd().split("\n");
+    expect(lines[0]).toBe("sk_wait_data(struct sock * sk, long * timeo, const struct sk_buff * skb) (linux-4.6.2/net/core/sock.c:2028)");
+    expect(lines.at(-1)).toMatch(/^vfs_read\(/); // below the SYSC_read wrapper, as the seed's backtrace stops
+    expect(lines).toContain("sock_recvmsg_nosec() (linux-4.6.2/net/socket.c:714)"); // an inline: no parameters, as gdb
+    expect(cli("trace", "read-block-tcp", "--break", "schedule").out.split("\n").slice(0, 4)).toEqual([
+      "schedule() (linux-4.6.2/kernel/sched/core.c:3247)",
+      expect.stringMatching(/^schedule_timeout\(signed long timeout\) \(linux-4\.6\.2\/kernel\/time\/timer\.c:\d+\)$/),
+      // the sk_wait_event macro is no frame: sk_wait_data is at the macro's use
+      "sk_wait_data(struct sock * sk, long * timeo, const struct sk_buff * skb) (linux-4.6.2/net/core/sock.c:2030)",
+      "tcp_recvmsg(struct sock * sk, struct msghdr * msg, size_t len, int nonblock, int flags, int * addr_len) (linux-4.6.2/net/ipv4/tcp.c:1758)",
+    ]);
+    expect(cli("trace", "socket-udp", "--break", "no_such_fn").code).toBe(2);
+    expect(cli("trace", "--help").out).toContain("--break <fn>");
+  });
+
   it("unknown names and flags exit 2", () => {
     expect(cli("trace", "no-such-trace").code).toBe(2);
     expect(cli("trace", "socket-udp", "--bogus").code).toBe(2);

@@ -250,7 +250,7 @@ export function skwq_has_sleeper(wq: SocketWq | null): boolean {
 /** sock_def_readable: sk->sk_data_ready by default. Wakes one exclusive waiter and every
  *  non-exclusive one (wake_up_interruptible_sync_poll, nr_exclusive = 1). */
 export function sock_def_readable(k: Kernel, sk: Sock): void {
-  k.tr?.enter("sock_def_readable", "sk->sk_data_ready(sk) = sock_def_readable(sk)");
+  k.tr?.enter("sock_def_readable", "sk->sk_data_ready(sk) = sock_def_readable(sk)", undefined, "sk->sk_data_ready(|parent->sk_data_ready(");
   const wq = sk.sk_wq; // rcu_dereference(sk->sk_wq)
   if (skwq_has_sleeper(wq)) {
     k.tr?.leaf("skwq_has_sleeper(wq): true", "有进程（或 epoll 回调）在等待队列上");

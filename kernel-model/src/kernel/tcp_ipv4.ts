@@ -114,13 +114,18 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
   } else {
     const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.synPeer ?? null };
     k.hash.ehash.set(ehashKey(skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
-    k.tr?.leaf("inet_reqsk_alloc(); inet_csk_reqsk_queue_hash_add(); af_ops->send_synack()", "半连接: request_sock (TCP_NEW_SYN_RECV), SYN-ACK 发出");
+    k.tr?.enter("tcp_conn_request", "tcp_conn_request(&tcp_request_sock_ops, &tcp_request_sock_ipv4_ops, sk, skb)");
+    k.tr?.leaf("req = inet_reqsk_alloc(rsk_ops, sk, !want_cookie)", "半连接: request_sock (TCP_NEW_SYN_RECV)");
+    k.tr?.leaf("inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)");
+    k.tr?.leaf("af_ops->send_synack(sk, dst, &fl, req, &foc, false)", "SYN-ACK 发出");
+    k.tr?.exit();
     req.peer?.onSynAck(k.now);
   }
   k.tr?.exit();
 }
 
-/** tcp_check_req -> tcp_v4_syn_recv_sock -> child; tcp_child_process wakes the listener. */
+/** tcp_v4_rcv's TCP_NEW_SYN_RECV case: tcp_check_req -> tcp_v4_syn_recv_sock -> child, then
+ *  tcp_child_process (called by tcp_v4_rcv, after tcp_check_req) wakes the listener. */
 function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: string): void {
   k.tr?.enter("tcp_check_req", "tcp_check_req(sk, skb, req, false)", "third packet of the handshake");
   const listener = req.rsk_listener as TcpSock;
@@ -133,21 +138,25 @@ function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: string): v
   const child = tcp_v4_syn_recv_sock(k, listener, req);
   k.hash.ehash.set(key, child); // inet_ehash_nolisten
   listener.icsk_accept_queue.push(child); // inet_csk_reqsk_queue_add
-  k.tr?.leaf("inet_csk_complete_hashdance(): inet_csk_reqsk_queue_add(sk, req, child)", "全连接队列 (accept queue)");
-  // tcp_child_process: the child moves to ESTABLISHED; the listener's reader is woken
-  k.tr?.enter("tcp_child_process", "tcp_child_process(parent, child, skb)");
-  child.sk_state = TCP_ESTABLISHED;
-  k.tr?.leaf("tcp_rcv_state_process(child, skb): TCP_SYN_RECV -> TCP_ESTABLISHED");
-  listener.sk_data_ready(k, listener);
+  k.tr?.leaf("inet_csk_complete_hashdance(sk, child, req, own_req)", "inet_csk_reqsk_queue_add: 全连接队列 (accept queue)");
   k.tr?.exit();
+  // tcp_child_process: the child moves to ESTABLISHED; the listener's reader is woken
+  k.tr?.enter("tcp_child_process", "tcp_child_process(sk, nsk, skb)");
+  child.sk_state = TCP_ESTABLISHED;
+  k.tr?.leaf("tcp_rcv_state_process(child, skb)", "TCP_SYN_RECV -> TCP_ESTABLISHED");
+  listener.sk_data_ready(k, listener);
   k.tr?.exit();
   void skb;
 }
 
 /** tcp_v4_syn_recv_sock -> tcp_create_openreq_child -> inet_csk_clone_lock -> sk_clone_lock. */
 function tcp_v4_syn_recv_sock(k: Kernel, listener: TcpSock, req: RequestSock): TcpSock {
-  k.tr?.enter("tcp_v4_syn_recv_sock", "tcp_v4_syn_recv_sock(sk, skb, req, ...)");
-  k.tr?.leaf("newsk = sk_clone_lock(sk, GFP_ATOMIC): sock_copy(newsk, sk)", "child 继承 sk_data_ready = sock_def_readable; sk_wq = NULL until accept (sock_graft)", "sk_clone_lock");
+  k.tr?.enter("tcp_v4_syn_recv_sock", "inet_csk(sk)->icsk_af_ops->syn_recv_sock(sk, skb, req, NULL, req, &own_req) = tcp_v4_syn_recv_sock(...)", undefined, "->syn_recv_sock(");
+  k.tr?.enter("tcp_create_openreq_child", "newsk = tcp_create_openreq_child(sk, req, skb)");
+  k.tr?.enter("inet_csk_clone_lock", "newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC)");
+  k.tr?.leaf("newsk = sk_clone_lock(sk, priority)", "sock_copy(newsk, sk): child 继承 sk_data_ready = sock_def_readable; sk_wq = NULL until accept (sock_graft)", "sk_clone_lock");
+  k.tr?.exit();
+  k.tr?.exit();
   const child = tcp_prot.alloc(k) as TcpSock;
   // sock_copy: everything the listener had, callbacks included; then the per-connection resets
   child.sk_family = listener.sk_family;
