@@ -2,9 +2,10 @@
 // Linux 4.6.2: net/core/datagram.c. Book: §3.3 (UDP readers; the Kernel note on exclusive waits).
 //
 // Interface:
-// * __skb_recv_datagram(sk, flags): unlink the first skb of sk_receive_queue; none -> -EAGAIN
-//   when non-blocking, else __skb_wait_for_more_packets and retry; -EAGAIN after SO_RCVTIMEO,
-//   sock_intr_errno on a signal, 0 (EOF) after shutdown.
+// * __skb_recv_datagram(sk, flags): __skb_try_recv_datagram unlinks the first skb of
+//   sk_receive_queue; none -> -EAGAIN when non-blocking, else __skb_wait_for_more_packets and
+//   retry; -EAGAIN after SO_RCVTIMEO, sock_intr_errno on a signal, 0 (EOF) after shutdown.
+// * skb_copy_datagram_msg: the include/linux/skbuff.h inline over skb_copy_datagram_iter.
 // * __skb_wait_for_more_packets: prepare_to_wait_EXCLUSIVE (tail) with receiver_wake_function:
 //   sock_def_readable's nr_exclusive = 1 then wakes exactly one UDP reader per datagram.
 // * datagram_poll: the UDP readiness mask.

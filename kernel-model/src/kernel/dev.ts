@@ -8,9 +8,11 @@
 //   open_softirq(NET_RX_SOFTIRQ, net_rx_action).
 // * nicRx(k, skb) (an engine event at the frame's arrival): DMA into the queue's ring (full ->
 //   rx_missed_errors), and if that queue's IRQ is armed, raise it on its CPU: do_IRQ ->
-//   igb_msix_ring -> napi_schedule -> __raise_softirq_irqoff(NET_RX_SOFTIRQ) -> irq_exit.
+//   handle_irq -> handle_edge_irq -> handle_irq_event -> igb_msix_ring -> napi_schedule ->
+//   ____napi_schedule -> __raise_softirq_irqoff(NET_RX_SOFTIRQ); exiting_irq -> irq_exit.
 // * net_rx_action: netdev_budget (300) packets or 2 jiffies per run, NAPI weight 64 per poll;
-//   igb_poll -> igb_clean_rx_irq -> napi_gro_receive -> ... -> ip_rcv; a queue that used its whole
+//   igb_poll -> igb_clean_rx_irq -> napi_gro_receive -> ... -> __netif_receive_skb_core, which
+//   calls the only match, ip_rcv, as pt_prev->func (no tap: no deliver_skb); a queue that used its whole
 //   weight stays on the poll list (repoll), one that ran dry re-arms its IRQ (napi_complete_done).
 //
 // Model vs kernel: no GRO merging (every frame is GRO_NORMAL), no RPS/RFS, no interrupt

@@ -6,8 +6,11 @@
 // * tcp_rcv_established(sk, skb): the fast path (in-order data, nothing out of order): when the
 //   segment is processed in the reader's own context (prequeue or backlog, tp->ucopy.task ==
 //   current, socket owned), the data is copied straight into the reader's buffer
-//   (tcp_copy_to_iovec); otherwise tcp_queue_rcv. Then sk->sk_data_ready(sk) either way.
-//   Slow path (FIN, out of order): tcp_data_queue.
+//   (tcp_copy_to_iovec); otherwise, if skb->truesize fits in sk_forward_alloc (5392),
+//   tcp_queue_rcv; then sk->sk_data_ready(sk). When it does not fit (a new socket starts at
+//   0), and on the slow path (FIN, out of order), step5: tcp_ack -> tcp_data_queue, which
+//   reserves memory (sk_forced_mem_schedule for an empty queue, else tcp_try_rmem_schedule),
+//   calls tcp_queue_rcv(sk, skb, 0, ...) and sk_data_ready.
 // * tcp_data_queue: in order -> queue (or drop when sk_rmem_alloc passes sk_rcvbuf), FIN ->
 //   tcp_fin, drain the out-of-order queue; out of order -> out_of_order_queue.
 // * tcp_fin: RCV_SHUTDOWN, SOCK_DONE, ESTABLISHED -> CLOSE_WAIT, sk_state_change (wake all).

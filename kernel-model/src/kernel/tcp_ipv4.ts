@@ -6,9 +6,13 @@
 // * tcp_v4_rcv(skb) [softirq], in 4.6.2's order:
 //   1. socket owned by a process (between lock_sock and release_sock) -> sk_add_backlog
 //      (limit sk_rcvbuf + sk_sndbuf; over it the segment is dropped and counted);
-//   2. else tcp_prequeue: a reader sleeps in tcp_recvmsg and tcp_low_latency = 0 -> queue on
-//      tp->ucopy.prequeue, wake the reader on the first segment; TCP work moves to the reader;
-//   3. else tcp_v4_do_rcv -> tcp_rcv_established -> tcp_queue_rcv -> sk_data_ready.
+//   2. else tcp_prequeue, always called (tcp_ipv4.c:1657): with a reader in tcp_recvmsg and
+//      tcp_low_latency = 0 it queues on tp->ucopy.prequeue and wakes the reader on the first
+//      segment (TCP work moves to the reader); otherwise it returns false at once (1491);
+//   3. then tcp_v4_do_rcv -> tcp_rcv_established: the fast path (tcp_queue_rcv) only when
+//      skb->truesize fits in sk_forward_alloc, else step5 -> tcp_ack -> tcp_data_queue ->
+//      tcp_queue_rcv (a new connection's first segment: sk_forward_alloc is 0); then
+//      sk_data_ready.
 // * The handshake: SYN on a listener -> tcp_conn_request (a request sock, SYN-ACK to the peer);
 //   the ACK -> tcp_check_req -> tcp_v4_syn_recv_sock (child cloned from the listener, inherits
 //   sk_data_ready) -> accept queue -> tcp_child_process -> listener's sk_data_ready.
