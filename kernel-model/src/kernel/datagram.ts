@@ -10,7 +10,8 @@
 //   sock_def_readable's nr_exclusive = 1 then wakes exactly one UDP reader per datagram.
 // * datagram_poll: the UDP readiness mask.
 //
-// Model vs kernel: no MSG_PEEK offsets, busy polling or checksum-at-copy retries.
+// Model vs kernel: MSG_PEEK peeks at the first datagram (no SO_PEEK_OFF offsets); no busy
+// polling or checksum-at-copy retries.
 
 import type { Kernel } from "./kernel";
 import { TASK_INTERRUPTIBLE, type KGen } from "./sched";
@@ -21,7 +22,7 @@ import {
 } from "./sock";
 import { sock_poll_wait } from "./poll";
 import { schedule_timeout } from "./timer";
-import { MSG_DONTWAIT, type Socket } from "./socket";
+import { MSG_DONTWAIT, MSG_PEEK, type Socket } from "./socket";
 import type { File, PollTable } from "./fs";
 import { EAGAIN } from "./errno";
 
@@ -61,16 +62,23 @@ function* __skb_wait_for_more_packets(k: Kernel, sk: Sock, st: { err: number; ti
 }
 
 /** __skb_try_recv_datagram(sk, flags, peeked, off, err, &last): the first skb of
- *  sk_receive_queue, unlinked (__skb_unlink); else *err = sock_error or -EAGAIN and null. */
-function __skb_try_recv_datagram(k: Kernel, sk: Sock, st: { err: number }): { skb: SkBuff | undefined; last: SkBuff | undefined } {
+ *  sk_receive_queue, unlinked (__skb_unlink), or with MSG_PEEK left queued (skb_set_peeked,
+ *  a reference taken); else *err = sock_error or -EAGAIN and null. */
+function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: number }): { skb: SkBuff | undefined; last: SkBuff | undefined } {
   k.tr?.enter("__skb_try_recv_datagram", "__skb_try_recv_datagram(sk, flags, peeked, off, err, &last)");
   const q = sk.sk_receive_queue;
   const last = q[q.length - 1];
   let skb: SkBuff | undefined;
   const e = sock_error(sk);
   if (e) st.err = e;
-  else if ((skb = q.shift())) k.tr?.leaf("__skb_unlink(skb, queue)", "出队");
-  else st.err = -EAGAIN;
+  else if (q.length === 0) st.err = -EAGAIN;
+  else if (flags & MSG_PEEK) {
+    skb = q[0]; // _off = 0 (no SO_PEEK_OFF): the first skb
+    k.tr?.leaf("skb = skb_set_peeked(skb)", "MSG_PEEK: 留在队列中 (atomic_inc(&skb->users))");
+  } else {
+    skb = q.shift();
+    k.tr?.leaf("__skb_unlink(skb, queue)", "出队");
+  }
   k.tr?.exit();
   return { skb, last };
 }
@@ -81,7 +89,7 @@ export function* __skb_recv_datagram(k: Kernel, sk: Sock, flags: number): KGen<S
   try {
     const st = { err: 0, timeo: sock_rcvtimeo(sk, flags & MSG_DONTWAIT) };
     for (;;) {
-      const { skb, last } = __skb_try_recv_datagram(k, sk, st);
+      const { skb, last } = __skb_try_recv_datagram(k, sk, flags, st);
       if (skb) return skb;
       if (st.err !== -EAGAIN) return st.err;
       if (!st.timeo) return -EAGAIN;

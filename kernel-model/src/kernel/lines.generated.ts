@@ -114,6 +114,7 @@ export const FUNCS: Record<string, readonly [string, number, number, number, num
   "list_add_tail": ["include/linux/list.h",75,76,78,77,"struct list_head * new, struct list_head * head",1],
   "list_splice_init": ["include/linux/list.h",319,321,326,322,"struct list_head * list, struct list_head * head",1],
   "lock_sock": ["include/net/sock.h",1358,1359,1361,1360,"struct sock * sk",1],
+  "move_addr_to_user": ["net/socket.c",216,218,241,222,"struct sockaddr_storage * kaddr, int klen, void * uaddr, int * ulen",0],
   "mutex_lock": ["kernel/locking/mutex.c",95,96,104,97,"struct mutex * lock",0],
   "napi_complete_done": ["net/core/dev.c",4857,4858,4888,4865,"struct napi_struct * n, int work_done",0],
   "napi_gro_receive": ["net/core/dev.c",4578,4579,4586,4580,"struct napi_struct * napi, struct sk_buff * skb",0],

@@ -20,7 +20,7 @@ import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, 
 import {
   sk_backlog_rcv, sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
   sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
-  TCP_SYN_SENT, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
+  TCP_SYN_SENT, TCP_SYN_RECV, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
   type Proto, type SkBuff, type Sock,
 } from "./sock";
 import { inet_release, inet_recvmsg, inet_bind, inet_listen, inet_accept } from "./af_inet";
@@ -107,34 +107,49 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
   const target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
   let user_recv: TaskStruct | null = null;
   const me = k.current;
+  // seq = &tp->copied_seq, or with MSG_PEEK &peek_seq: a peek reads without consuming
+  const peek = (flags & MSG_PEEK) !== 0;
+  let peek_seq = tp.copied_seq;
+  const getSeq = () => (peek ? peek_seq : tp.copied_seq);
+  const addSeq = (n: number) => {
+    if (peek) peek_seq += n;
+    else tp.copied_seq += n;
+  };
   do {
     const last = sk.sk_receive_queue[sk.sk_receive_queue.length - 1];
-    // skb_queue_walk(&sk->sk_receive_queue, skb)
-    const skb = sk.sk_receive_queue[0];
+    // skb_queue_walk(&sk->sk_receive_queue, skb): the first skb that holds *seq (or a FIN)
+    let skb: SkBuff | undefined;
+    let offset = 0;
+    for (const s of sk.sk_receive_queue) {
+      offset = getSeq() - s.seq;
+      if (offset < s.len || s.fin) {
+        skb = s;
+        break;
+      }
+    }
     if (skb) {
-      const offset = tp.copied_seq - skb.seq;
       if (offset < skb.len) {
         // found_ok_skb
         const used = Math.min(skb.len - offset, len);
         if (!(flags & MSG_TRUNC)) {
-          if (k.tr) skb_copy_datagram_msg(k, `skb, offset, msg, used = ${used}`, "拷贝到用户空间");
+          if (k.tr) skb_copy_datagram_msg(k, `skb, offset, msg, used = ${used}`, peek ? "拷贝到用户空间 (MSG_PEEK: *seq = peek_seq)" : "拷贝到用户空间");
           yield* burn(used * k.costs.copyPerByte, "sys");
         }
-        tp.copied_seq += used;
+        addSeq(used);
         copied += used;
         len -= used;
         if (offset + used < skb.len) continue;
         if (skb.fin) {
-          tp.copied_seq++; // found_fin_ok
-          eat(sk, skb, msg);
+          addSeq(1); // found_fin_ok
+          if (!peek) eat(sk, skb, msg);
           break;
         }
-        eat(sk, skb, msg);
+        if (!peek) eat(sk, skb, msg);
         continue;
       }
       if (skb.fin) {
-        tp.copied_seq++; // found_fin_ok
-        eat(sk, skb, msg);
+        addSeq(1); // found_fin_ok
+        if (!peek) eat(sk, skb, msg);
         break;
       }
     }
@@ -237,10 +252,14 @@ export function tcp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | 
   } else {
     if (sk.sk_shutdown === SHUTDOWN_MASK || state === TCP_CLOSE) mask |= POLLHUP;
     if (sk.sk_shutdown & RCV_SHUTDOWN) mask |= POLLIN | POLLRDNORM | POLLRDHUP;
-    if (state !== TCP_SYN_SENT && state !== TCP_CLOSE) {
+    // tcp.c:504: every state but SYN_SENT and SYN_RECV (no fastopen here), TCP_CLOSE included
+    if (state !== TCP_SYN_SENT && state !== TCP_SYN_RECV) {
       const target = sock_rcvlowat(sk, 0, 0x7fffffff);
       if (tp.rcv_nxt - tp.copied_seq >= target) mask |= POLLIN | POLLRDNORM;
-      if (!(sk.sk_shutdown & SEND_SHUTDOWN)) mask |= POLLOUT | POLLWRNORM; // the model never fills sk_sndbuf
+      if (!(sk.sk_shutdown & SEND_SHUTDOWN)) {
+        const sk_stream_is_writeable = true; // the model never fills sk_sndbuf
+        if (sk_stream_is_writeable) mask |= POLLOUT | POLLWRNORM;
+      } else mask |= POLLOUT | POLLWRNORM; // a write would not block: it fails with EPIPE
     }
     if (sk.sk_err) mask |= POLLERR;
   }

@@ -14,7 +14,7 @@
 
 import type { Kernel } from "./kernel";
 import { charge, type KGen } from "./sched";
-import { PF_INET, MSG_TRUNC, type Msghdr, type ProtoOps, type Socket } from "./socket";
+import { AF_INET, PF_INET, MSG_PEEK, MSG_TRUNC, SIZEOF_SOCKADDR_IN, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
   sk_free, sk_zero, sk_add_backlog, sk_rcvqueues_full, sock_owned_by_user, sock_queue_rcv_skb, TCP_CLOSE,
   type Proto, type SkBuff, type Sock,
@@ -102,8 +102,17 @@ export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nobl
     else if (copied < ulen) msg.msg_flags |= MSG_TRUNC; // the rest of the datagram is lost
     if (k.tr) skb_copy_datagram_msg(k, `skb, sizeof(struct udphdr), msg, copied = ${copied}`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间 (after the 8-byte UDP header)");
     charge(k, copied * k.costs.copyPerByte);
-    msg.msg_iter.consumed.push(skb);
-    skb_free_datagram_locked(sk, skb);
+    if (msg.msg_name) {
+      // Copy the address: sin->sin_port = udp_hdr(skb)->source; sin_addr = ip_hdr(skb)->saddr
+      msg.msg_name.sin_family = AF_INET;
+      msg.msg_name.sin_port = skb.sport;
+      msg.msg_name.sin_addr = skb.saddr;
+      msg.msg_namelen = SIZEOF_SOCKADDR_IN; // *addr_len = sizeof(*sin); inet_recvmsg copies it
+    }
+    if (!(flags & MSG_PEEK)) {
+      msg.msg_iter.consumed.push(skb);
+      skb_free_datagram_locked(sk, skb);
+    } // MSG_PEEK: skb_free_datagram_locked only drops the peek's reference; the skb stays queued
     return flags & MSG_TRUNC ? ulen : copied;
   } finally {
     k.tr?.exit();
