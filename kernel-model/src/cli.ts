@@ -23,7 +23,7 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     .showHelpAfterError(false);
   program
     .command("trace")
-    .description(`print a call tree in the seed's |- format. Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
+    .description(`print a call tree in the seed's |- format (--break FN: the gdb backtrace where it enters FN). Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
     .argument("<name>", "which trace")
     .option("--json", "the same tree as JSON")
     .option("--break <fn>", "stop where the trace first enters kernel function <fn> and print the backtrace, innermost first, " +

@@ -5,8 +5,12 @@
 // * TRACES: name -> {title, section, run()}; run() boots a fresh traced Kernel, plays the
 //   scenario and returns the call-tree roots that matter for that section.
 // * traceNames(), runTrace(name) -> {title, roots}.
+// * since(n, t), resumedCall(call, t, label), inTimeOrder(roots): a blocked call shown from
+//   its wakeup on (headed at the time its task got the CPU back), and roots in time order.
 //
-// Every trace is a real run of the model: nothing here is written out by hand.
+// Every trace is a real run of the model: nothing here is written out by hand. The softirq
+// traces end with the reader back in user space (it then pause()s), so no exit teardown
+// (__fput, sock_close) clutters them.
 
 import { Kernel } from "../kernel/kernel";
 import type { TraceNode } from "../sim/trace";
@@ -130,12 +134,12 @@ export const TRACES: Record<string, TraceSpec> = {
     run: () => softirqTrace("tcp", 0),
   },
   "softirq-rx-tcp-low-latency": {
-    title: "the same with net.ipv4.tcp_low_latency = 1: the first segment takes step5 (sk_forward_alloc = 0) -> tcp_data_queue -> tcp_queue_rcv -> sk_data_ready; a second one the fast path",
+    title: "the same with net.ipv4.tcp_low_latency = 1: tcp_prequeue declines; the first segment takes step5 (sk_forward_alloc = 0) -> tcp_data_queue -> tcp_queue_rcv -> sk_data_ready, a second one the fast path",
     section: "3.3.2",
     run: () => softirqTrace("tcp", 1, true),
   },
   "softirq-rx-udp": {
-    title: "a UDP datagram for a blocked reader: IRQ -> NET_RX -> udp_rcv -> sock_queue_rcv_skb -> sk_data_ready -> wakeup",
+    title: "a UDP datagram for a blocked reader: IRQ -> NET_RX -> udp_rcv -> sock_queue_rcv_skb -> sk_data_ready -> receiver_wake_function -> wakeup",
     section: "3.3.2",
     run: () => softirqTrace("udp", 0),
   },
