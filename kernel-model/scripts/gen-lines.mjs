@@ -32,6 +32,11 @@ const PREFER = {
   schedule: "kernel/sched/core.c",
 };
 
+/** Where one file defines a name twice under #ifdef: which definition (0-based) the config
+ *  builds. set_current_state: the #else of CONFIG_DEBUG_ATOMIC_SLEEP (a debug option,
+ *  off in distribution kernels). NF_HOOK keeps the first (CONFIG_NETFILTER=y). */
+const PICK = { set_current_state: 1, __set_current_state: 1 };
+
 /** Functions whose first executed line is not their first statement in the seed's gdb session:
  *  with -O2, inet_create's `protocol` range check is merged into the later lookup loop, and the
  *  book's breakpoint stops at `sock->state = SS_UNCONNECTED;` (the seed: af_inet.c:263). */
@@ -88,7 +93,8 @@ export function generate(repoRoot) {
   const funcs = {};
   for (const name of [...names].sort()) {
     const defs = index.get(name);
-    const d = defs.find((x) => x.file === PREFER[name]) ?? defs.find((x) => !x.macro && x.file.endsWith(".c")) ?? defs.find((x) => !x.macro) ?? defs[0];
+    const d = PICK[name] !== undefined ? defs[PICK[name]]
+      : defs.find((x) => x.file === PREFER[name]) ?? defs.find((x) => !x.macro && x.file.endsWith(".c")) ?? defs.find((x) => !x.macro) ?? defs[0];
     let entry = d.entry;
     if (ENTRY_AT[name]) {
       const lines = code(d.file);

@@ -138,7 +138,7 @@ export const FUNCS: Record<string, readonly [string, number, number, number, num
   "schedule_hrtimeout_range": ["kernel/time/hrtimer.c",1789,1791,1794,1792,"ktime_t * expires, u64 delta, const enum hrtimer_mode mode",0],
   "schedule_hrtimeout_range_clock": ["kernel/time/hrtimer.c",1721,1723,1759,1730,"ktime_t * expires, u64 delta, const enum hrtimer_mode mode, int clock",0],
   "schedule_timeout": ["kernel/time/timer.c",1493,1494,1541,1498,"signed long timeout",0],
-  "set_current_state": ["include/linux/sched.h",282,282,286,284,"state_value",2],
+  "set_current_state": ["include/linux/sched.h",308,308,309,309,"state_value",2],
   "signal_wake_up_state": ["kernel/signal.c",639,640,651,641,"struct task_struct * t, unsigned int state",0],
   "sk_add_backlog": ["include/net/sock.h",829,831,846,832,"struct sock * sk, struct sk_buff * skb, unsigned int limit",1],
   "sk_alloc": ["net/core/sock.c",1396,1398,1421,1401,"struct net * net, int family, gfp_t priority, struct proto * prot, int kern",0],
