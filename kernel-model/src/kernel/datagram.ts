@@ -64,10 +64,10 @@ function* __skb_wait_for_more_packets(k: Kernel, sk: Sock, st: { err: number; ti
 /** __skb_try_recv_datagram(sk, flags, peeked, off, err, &last): the first skb of
  *  sk_receive_queue, unlinked (__skb_unlink), or with MSG_PEEK left queued (skb_set_peeked,
  *  a reference taken); else *err = sock_error or -EAGAIN and null. */
-function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: number }): { skb: SkBuff | undefined; last: SkBuff | undefined } {
+function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: number; last: SkBuff | undefined }): SkBuff | undefined {
   k.tr?.enter("__skb_try_recv_datagram", "__skb_try_recv_datagram(sk, flags, peeked, off, err, &last)");
   const q = sk.sk_receive_queue;
-  const last = q[q.length - 1];
+  st.last = q[q.length - 1];
   let skb: SkBuff | undefined;
   const e = sock_error(sk);
   if (e) st.err = e;
@@ -80,20 +80,20 @@ function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: 
     k.tr?.leaf("__skb_unlink(skb, queue)", "出队");
   }
   k.tr?.exit();
-  return { skb, last };
+  return skb;
 }
 
 /** __skb_recv_datagram(sk, flags, &peeked, &off, &err): an skb, or a negative errno (0 = EOF). */
 export function* __skb_recv_datagram(k: Kernel, sk: Sock, flags: number): KGen<SkBuff | number> {
   k.tr?.enter("__skb_recv_datagram", "__skb_recv_datagram(sk, flags | (noblock ? MSG_DONTWAIT : 0), &peeked, &off, &err)");
   try {
-    const st = { err: 0, timeo: sock_rcvtimeo(sk, flags & MSG_DONTWAIT) };
+    const st = { err: 0, timeo: sock_rcvtimeo(sk, flags & MSG_DONTWAIT), last: undefined as SkBuff | undefined };
     for (;;) {
-      const { skb, last } = __skb_try_recv_datagram(k, sk, flags, st);
+      const skb = __skb_try_recv_datagram(k, sk, flags, st);
       if (skb) return skb;
       if (st.err !== -EAGAIN) return st.err;
       if (!st.timeo) return -EAGAIN;
-      if (yield* __skb_wait_for_more_packets(k, sk, st, last)) return st.err;
+      if (yield* __skb_wait_for_more_packets(k, sk, st, st.last)) return st.err;
     }
   } finally {
     k.tr?.exit();
