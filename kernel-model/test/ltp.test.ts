@@ -113,12 +113,26 @@ describe("recv01 / recvfrom01: errors", () => {
   it("recvfrom01.1 invalid socket: ENOTSOCK", () => {
     expect(run(function* (sys) { return yield* sys.recvfrom(0, 100, 0); })).toBe(-ENOTSOCK);
   });
-  it.skip("recv01.2 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer yet (traces helper's part)", () => {});
+  it.skip("recv01.2 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer (import_single_range's access_ok is not modelled)", () => {});
   it.skip("recv01.3 MSG_OOB (EINVAL): urgent data (tcp_recv_urg) is not modelled", () => {});
   it.skip("recv01.4 MSG_ERRQUEUE (EAGAIN): the error queue is not modelled", () => {});
-  it.skip("recvfrom01.2 invalid socket buffer (from = -1, returns 0): recvfrom's address arguments are the traces helper's part", () => {});
-  it.skip("recvfrom01.3 invalid socket addr length (EINVAL): recvfrom's address arguments are the traces helper's part", () => {});
-  it.skip("recvfrom01.4 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer yet (traces helper's part)", () => {});
+  /** recvfrom(fd, buf, 1024, 0, from, &fromlen) on a connected TCP socket with data queued. */
+  function recvfromConn(addrlen: number): [number, number] {
+    return run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(2, k.now + 10_000); // the LTP server's "hi"
+      yield* sys.compute(200_000);
+      const from = { addr: null, addrlen };
+      return [yield* sys.recvfrom(fd, 1024, 0, from), from.addrlen];
+    });
+  }
+  it("recvfrom01.2 invalid socket buffer (from = (void *)-1): succeeds, TCP copies no address (klen 0), fromlen becomes 0", () => {
+    expect(recvfromConn(16)).toEqual([2, 0]);
+  });
+  it("recvfrom01.3 invalid socket addr length (fromlen = -1): EINVAL from move_addr_to_user, after the data was read", () => {
+    expect(recvfromConn(-1)[0]).toBe(-EINVAL);
+  });
+  it.skip("recvfrom01.4 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer (import_single_range's access_ok is not modelled)", () => {});
   it.skip("recvfrom01.5 MSG_OOB (EINVAL): urgent data is not modelled", () => {});
   it.skip("recvfrom01.6 MSG_ERRQUEUE (EAGAIN): the error queue is not modelled", () => {});
 });
@@ -166,6 +180,19 @@ describe("recvmsg01: ___sys_recvmsg's checks in 4.6.2's order", () => {
     });
     expect(r).toBe(100); // total_len = 30 + 70
     expect([m.msg_namelen, m.msg_controllen, m.msg_flags]).toEqual([0, 0, 0]);
+  });
+  it("recvmsg: UDP fills msg_name (namelen 16) and sets MSG_TRUNC when the datagram is longer than the iovecs", () => {
+    const m = msg({ msg_iov: [{ iov_base: {}, iov_len: 30 }], msg_namelen: 64 });
+    const r = run(function* (sys, k) {
+      const s = yield* udp(sys, 9000);
+      udpSend(k, { dport: 9000, bytes: 100, at: k.now, sport: 5555 });
+      yield* sys.compute(50_000);
+      return yield* sys.recvmsg(s, m, 0);
+    });
+    expect(r).toBe(30);
+    expect(m.msg_namelen).toBe(16);
+    expect((m.msg_name as { sin_port: number }).sin_port).toBe(5555);
+    expect(m.msg_flags & 0x20).toBe(0x20); // MSG_TRUNC
   });
   it.skip("recvmsg01.6 permission reception (SCM_RIGHTS): AF_UNIX is not modelled", () => {});
   it.skip("recvmsg01.7 MSG_OOB (EINVAL): urgent data is not modelled", () => {});

@@ -159,7 +159,7 @@ describe("poll()", () => {
     expect(k.now).toBeLessThan(10_000_000);
   });
 
-  it("traces as fs/select.c does: SYSC_poll -> ->poll -> __pollwait, then poll_freewait", () => {
+  it("traces as fs/select.c does: SYSC_poll -> do_sys_poll -> do_poll -> do_pollfd -> ->poll -> __pollwait, then poll_freewait", () => {
     const k = new Kernel({ trace: true });
     k.spawn("app", function* (sys) {
       const a = yield* udp(sys, 9000);
@@ -170,9 +170,10 @@ describe("poll()", () => {
     const text = formatTrace(k.tr!.roots);
     const nodes = walkTrace(k.tr!.roots);
     const at = (fn: string) => nodes.find((n) => n.fn === fn)!.t;
-    expect(text).toMatch(/SYSC_poll\(ufds, nfds = 1, timeout_msecs = -1\)\s+\(fs\/select\.c:957\)/);
-    expect(text).toMatch(/__pollwait\(file, .*pollwake\).*\(fs\/select\.c:219\)/);
-    expect(text).toMatch(/pollwake\(wait, mode, sync, key=0x[0-9a-f]+\)\s+\(fs\/select\.c:208\)/);
+    expect(text).toMatch(/SYSC_poll\(ufds, nfds = 1, timeout_msecs = -1\)\s+\(fs\/select\.c:9\d\d\)/);
+    expect(text).toMatch(/do_sys_poll\(ufds, nfds, to\)\s+\(fs\/select\.c:8\d\d\)/);
+    expect(text).toMatch(/__pollwait\(file, .*\(fs\/select\.c:2[12]\d\)/);
+    expect(text).toMatch(/pollwake\(wait, mode, sync, key=0x[0-9a-f]+\)\s+\(fs\/select\.c:2[01]\d\)/);
     expect(at("poll_freewait")).toBeGreaterThan(at("pollwake")); // unhooked after the wakeup, on the way out
   });
 });

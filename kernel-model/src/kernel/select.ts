@@ -6,7 +6,7 @@
 //
 // Interface:
 // * SYSC_poll(k, ufds, nfds, timeout_msecs): ufds is the user's struct pollfd array (revents
-//   written back); null stands for an unmapped address (-EFAULT). n ready fds, 0 on timeout,
+//   written back), or NULL / a bad address (uaccess.ts): -EFAULT when nfds > 0. n ready fds, 0 on timeout,
 //   -EINTR (ERESTART_RESTARTBLOCK, seen as EINTR by a handler without SA_RESTART),
 //   -EINVAL when nfds > RLIMIT_NOFILE.
 // * SYSC_select(k, n, inp, outp, exp, tvp): fd sets are Sets of fd numbers (fd_set bitmaps),
@@ -30,6 +30,7 @@ import { add_wait_queue, remove_wait_queue, type WaitQueueEntry, type WaitQueueH
 import { init_poll_funcptr } from "./poll";
 import { schedule_hrtimeout_range, select_estimate_accuracy } from "./hrtimer";
 import { EBADF, EFAULT, EINTR, EINVAL, ERESTARTNOHAND, ERESTART_RESTARTBLOCK } from "./errno";
+import { copyFaults, type UserPtr } from "./uaccess";
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM } from "./sock";
 
 /** include/linux/poll.h: the mask of a file without ->poll. */
@@ -96,14 +97,15 @@ export function poll_initwait(k: Kernel): PollWqueues {
 /** __pollwait(filp, wait_address, p): a new poll_table_entry on wait_address, func pollwake. */
 function __pollwait(k: Kernel, filp: File, wait_address: WaitQueueHead, p: PollTable): void {
   const pwq = p.owner as PollWqueues;
-  k.tr?.leaf(`__pollwait(file, ${wait_address.name}, p): entry->key = 0x${(p._key >>> 0).toString(16)}; add_wait_queue(.., pollwake)`,
-    "每次 poll 调用都要在每个 fd 的等待队列上重新挂一次", "__pollwait");
+  k.tr?.enter("__pollwait", `__pollwait(file, ${wait_address.name}, p): entry->key = 0x${(p._key >>> 0).toString(16)}`,
+    "每次 poll 调用都要在每个 fd 的等待队列上重新挂一次", "p->_qproc(");
   const entry: PollTableEntry = {
     flags: 0, private: pwq, func: pollwake, head: null, // init_waitqueue_func_entry(&entry->wait, pollwake); wait.private = pwq
     filp: get_file(filp), key: p._key, wait_address,
   };
   pwq.entries.push(entry); // poll_get_entry
   add_wait_queue(k, wait_address, entry);
+  k.tr?.exit();
   charge(k, k.costs.pollWait);
   pollCounters(k).pollwaits++;
 }
@@ -112,7 +114,7 @@ function __pollwait(k: Kernel, filp: File, wait_address: WaitQueueHead, p: PollT
 export function pollwake(k: Kernel, wait: WaitQueueEntry, mode: number, sync: number, key: number | null): number {
   const entry = wait as PollTableEntry;
   if (key !== null && !(key & entry.key)) return 0;
-  k.tr?.enter("pollwake", `pollwake(wait, mode, sync, key=${key === null ? "NULL" : `0x${key.toString(16)}`})`);
+  k.tr?.enter("pollwake", `pollwake(wait, mode, sync, key=${key === null ? "NULL" : `0x${key.toString(16)}`})`, undefined, "curr->func(");
   const r = __pollwake(k, entry, mode, sync);
   k.tr?.exit();
   return r;
@@ -121,35 +123,43 @@ export function pollwake(k: Kernel, wait: WaitQueueEntry, mode: number, sync: nu
 /** __pollwake: pwq->triggered = 1, then default_wake_function on a dummy entry for the task. */
 function __pollwake(k: Kernel, entry: PollTableEntry, mode: number, sync: number): number {
   const pwq = entry.private as PollWqueues;
+  k.tr?.enter("__pollwake", "__pollwake(wait, mode, sync, key)", "pwq->triggered = 1");
   pwq.triggered = 1;
-  return default_wake_function(k, { private: pwq.polling_task }, mode, sync); // DECLARE_WAITQUEUE(dummy_wait, pwq->polling_task)
+  const r = default_wake_function(k, { private: pwq.polling_task }, mode, sync); // DECLARE_WAITQUEUE(dummy_wait, pwq->polling_task)
+  k.tr?.exit();
+  return r;
 }
 
 /** poll_freewait(pwq): remove every entry from its wait queue and drop its file reference. */
 export function poll_freewait(k: Kernel, pwq: PollWqueues): void {
-  if (pwq.entries.length > 0) k.tr?.leaf(`poll_freewait(&table): ${pwq.entries.length} x remove_wait_queue + fput`, "返回前全部摘掉, 下次调用再挂", "poll_freewait");
+  k.tr?.enter("poll_freewait", "poll_freewait(&table)", pwq.entries.length ? `${pwq.entries.length} entries: 返回前全部摘掉, 下次调用再挂` : undefined);
   for (const entry of pwq.entries) {
-    // free_poll_entry
+    k.tr?.enter("free_poll_entry", "free_poll_entry(pwq->inline_entries + i)");
     remove_wait_queue(k, entry.wait_address, entry);
     fput(k, entry.filp);
+    k.tr?.exit();
     pollCounters(k).freewaits++;
   }
   pwq.entries.length = 0;
+  k.tr?.exit();
 }
 
 /** poll_schedule_timeout(pwq, state, expires, slack): sleep unless a wakeup already came.
  *  Returns 0 when the timer fired, -EINTR otherwise. */
 function* poll_schedule_timeout(k: Kernel, pwq: PollWqueues, state: number, expires: number | null, slack: number): KGen<number> {
+  k.tr?.enter("poll_schedule_timeout", "poll_schedule_timeout(wait, TASK_INTERRUPTIBLE, to, slack)", pwq.triggered ? "triggered: no sleep" : undefined);
   let rc = -EINTR;
   set_current_state(k, state);
   if (!pwq.triggered) rc = yield* schedule_hrtimeout_range(k, expires, slack);
   k.current.state = TASK_RUNNING;
   pwq.triggered = 0; // smp_store_mb(pwq->triggered, 0): prepare for the next scan
+  k.tr?.exit();
   return rc;
 }
 
 /** do_pollfd(pollfd, pwait): ->poll of one fd, masked to the events asked for (+ ERR, HUP). */
 function do_pollfd(k: Kernel, pollfd: Pollfd, pwait: PollTable): number {
+  k.tr?.enter("do_pollfd", `do_pollfd(pfd = {fd ${pollfd.fd}}, pt, &can_busy_loop, busy_flag)`);
   let mask = 0;
   const fd = pollfd.fd;
   if (fd >= 0) {
@@ -159,17 +169,21 @@ function do_pollfd(k: Kernel, pollfd: Pollfd, pwait: PollTable): number {
       mask = DEFAULT_POLLMASK;
       if (f.f_op.poll) {
         pwait._key = pollfd.events | POLLERR | POLLHUP;
+        k.tr?.enter("", "mask = f.file->f_op->poll(f.file, pwait)", `= ${f.f_op.poll.name}`);
         mask = f.f_op.poll(k, f, pwait);
+        k.tr?.exit();
       }
       mask &= pollfd.events | POLLERR | POLLHUP; // mask out unneeded events
     }
   }
   pollfd.revents = mask;
+  k.tr?.exit();
   return mask;
 }
 
 /** do_poll(list, wait, end_time): scan until something is ready, the time is up or a signal. */
 function* do_poll(k: Kernel, list: Pollfd[], wait: PollWqueues, end_time: number | null): KGen<number> {
+  k.tr?.enter("do_poll", "fdcount = do_poll(head, &table, end_time)");
   const pt = wait.pt;
   let timed_out = false;
   let count = 0;
@@ -180,7 +194,7 @@ function* do_poll(k: Kernel, list: Pollfd[], wait: PollWqueues, end_time: number
   }
   if (end_time !== null && !timed_out) slack = select_estimate_accuracy(k, end_time);
   for (;;) {
-    k.tr?.enter("", `for each of ${list.length} pollfd: do_pollfd -> f_op->poll`, pt._qproc ? "first scan: ->poll registers (__pollwait)" : "re-scan: ->poll only reports");
+    k.tr?.leaf(`... scan of ${list.length} pollfd`, pt._qproc ? "first scan: ->poll registers (__pollwait)" : "re-scan: ->poll only reports");
     yield* burn(k.costs.pollFd * list.length, "sys");
     pollCounters(k).fdsPolled += list.length;
     for (const pfd of list) {
@@ -189,7 +203,6 @@ function* do_poll(k: Kernel, list: Pollfd[], wait: PollWqueues, end_time: number
         pt._qproc = null; // found one: don't register the rest
       }
     }
-    k.tr?.exit();
     pt._qproc = null; // every waiter is registered: later scans only ask
     if (!count) {
       count = wait.error;
@@ -199,6 +212,7 @@ function* do_poll(k: Kernel, list: Pollfd[], wait: PollWqueues, end_time: number
     const to = end_time; // the first loop converts end_time to ktime
     if ((yield* poll_schedule_timeout(k, wait, TASK_INTERRUPTIBLE, to, slack)) === 0) timed_out = true;
   }
+  k.tr?.exit();
   return count;
 }
 
@@ -211,19 +225,26 @@ function pollEndTime(k: Kernel, timeout_msecs: number): number | null {
 }
 
 /** do_sys_poll(ufds, nfds, end_time). */
-function* do_sys_poll(k: Kernel, ufds: Pollfd[] | null, nfds: number, end_time: number | null): KGen<number> {
-  if (nfds > k.current.files.rlimit_nofile) return -EINVAL;
-  if (nfds > 0 && (ufds === null || ufds.length < nfds)) return -EFAULT; // copy_from_user
-  const list = nfds > 0 ? ufds!.slice(0, nfds).map((u) => ({ fd: u.fd, events: u.events & 0xffff, revents: 0 })) : [];
-  const table = poll_initwait(k);
-  const fdcount = yield* do_poll(k, list, table, end_time);
-  poll_freewait(k, table);
-  for (let j = 0; j < list.length; j++) ufds![j].revents = list[j].revents; // __put_user(revents)
-  return fdcount;
+function* do_sys_poll(k: Kernel, ufds: UserPtr<Pollfd[]>, nfds: number, end_time: number | null): KGen<number> {
+  k.tr?.enter("do_sys_poll", "do_sys_poll(ufds, nfds, to)");
+  try {
+    if (nfds > k.current.files.rlimit_nofile) return -EINVAL;
+    if (nfds > 0 && (copyFaults(ufds) || ufds.length < nfds)) return -EFAULT; // copy_from_user
+    const user = ufds as Pollfd[];
+    const list = nfds > 0 ? user.slice(0, nfds).map((u) => ({ fd: u.fd, events: u.events & 0xffff, revents: 0 })) : [];
+    k.tr?.leaf("poll_initwait(&table)", "_qproc = __pollwait");
+    const table = poll_initwait(k);
+    const fdcount = yield* do_poll(k, list, table, end_time);
+    poll_freewait(k, table);
+    for (let j = 0; j < list.length; j++) user[j].revents = list[j].revents; // __put_user(revents)
+    return fdcount;
+  } finally {
+    k.tr?.exit();
+  }
 }
 
 /** SYSCALL_DEFINE3(poll, ufds, nfds, timeout_msecs). */
-export function* SYSC_poll(k: Kernel, ufds: Pollfd[] | null, nfds: number, timeout_msecs: number): KGen<number> {
+export function* SYSC_poll(k: Kernel, ufds: UserPtr<Pollfd[]>, nfds: number, timeout_msecs: number): KGen<number> {
   k.tr?.enter("SYSC_poll", `SYSC_poll(ufds, nfds = ${nfds}, timeout_msecs = ${timeout_msecs})`);
   try {
     nfds >>>= 0; // unsigned int
@@ -270,6 +291,15 @@ function wait_key_set(wait: PollTable, inSet: boolean, outSet: boolean): void {
 
 /** do_select(n, fds, end_time): do_poll's loop over the bits below n. */
 function* do_select(k: Kernel, n: number, fds: FdSetBits, end_time: number | null): KGen<number> {
+  k.tr?.enter("do_select", "ret = do_select(n, &fds, end_time)");
+  try {
+    return yield* do_select_body(k, n, fds, end_time);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+function* do_select_body(k: Kernel, n: number, fds: FdSetBits, end_time: number | null): KGen<number> {
   let retval = max_select_fd(k, n, fds);
   if (retval < 0) return retval;
   n = retval;
@@ -285,7 +315,7 @@ function* do_select(k: Kernel, n: number, fds: FdSetBits, end_time: number | nul
   for (;;) {
     const fdsSet: number[] = [];
     for (let i = 0; i < n; i++) if (fds.in.has(i) || fds.out.has(i) || fds.ex.has(i)) fdsSet.push(i);
-    k.tr?.enter("", `for each of ${fdsSet.length} fds below n = ${n}: f_op->poll`, wait._qproc ? "first scan: ->poll registers (__pollwait)" : "re-scan: ->poll only reports");
+    k.tr?.leaf(`... scan of ${fdsSet.length} fds below n = ${n}`, wait._qproc ? "first scan: ->poll registers (__pollwait)" : "re-scan: ->poll only reports");
     yield* burn(k.costs.pollFd * fdsSet.length, "sys");
     pollCounters(k).fdsPolled += fdsSet.length;
     for (const i of fdsSet) {
@@ -295,7 +325,9 @@ function* do_select(k: Kernel, n: number, fds: FdSetBits, end_time: number | nul
       const inBit = fds.in.has(i), outBit = fds.out.has(i), exBit = fds.ex.has(i);
       if (f.f_op.poll) {
         wait_key_set(wait, inBit, outBit);
+        k.tr?.enter("", "mask = (*f_op->poll)(f.file, wait)", `fd ${i}: ${f.f_op.poll.name}`);
         mask = f.f_op.poll(k, f, wait);
+        k.tr?.exit();
       }
       if (mask & POLLIN_SET && inBit) {
         fds.res_in.add(i);
@@ -313,7 +345,6 @@ function* do_select(k: Kernel, n: number, fds: FdSetBits, end_time: number | nul
         wait._qproc = null;
       }
     }
-    k.tr?.exit();
     wait._qproc = null;
     if (retval || timed_out || k.current.sigpending) break;
     if (table.error) {
@@ -329,6 +360,15 @@ function* do_select(k: Kernel, n: number, fds: FdSetBits, end_time: number | nul
 /** core_sys_select(n, inp, outp, exp, end_time): copy the sets in, do_select, copy results out. */
 function* core_sys_select(k: Kernel, n: number, inp: Set<number> | null, outp: Set<number> | null, exp: Set<number> | null, end_time: number | null): KGen<number> {
   if (n < 0) return -EINVAL;
+  k.tr?.enter("core_sys_select", "ret = core_sys_select(n, inp, outp, exp, to)");
+  try {
+    return yield* core_sys_select_body(k, n, inp, outp, exp, end_time);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+function* core_sys_select_body(k: Kernel, n: number, inp: Set<number> | null, outp: Set<number> | null, exp: Set<number> | null, end_time: number | null): KGen<number> {
   const max_fds = Math.max(k.current.files.fd.length, 64); // fdt->max_fds: at least BITS_PER_LONG
   if (n > max_fds) n = max_fds;
   const fds: FdSetBits = {

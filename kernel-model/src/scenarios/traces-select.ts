@@ -50,6 +50,7 @@ function lockSockTrace(): TraceNode[] {
     };
     k.spawn("reader2", loop(170), { thread: sys.task, cpu: 1, pinned: true });
     yield* loop(230)(sys);
+    yield* sys.pause(); // keep the socket open: later segments still find it
   }, { cpu: 0, pinned: true });
   const peer = new TcpPeer(k, { dport: 80 }).connect(100_000);
   for (let i = 0; i < 20; i++) peer.send(64, 2_000_000 + i * 1_000);
