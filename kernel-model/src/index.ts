@@ -43,3 +43,4 @@ export * from "./scenarios/calibrate";
 export * from "./plot/figures";
 export * from "./scenarios/probe-compare";
 export * from "./plot/probe";
+export * from "./scenarios/redis";
