@@ -32,6 +32,7 @@ export * from "./net/peer";
 export { LINES } from "./kernel/lines";
 export * from "./scenarios/traces";
 export * from "./plot/objects";
+export * from "./plot/eventpoll"; // registers the eventpoll drawer with objectGraphDot
 export * from "./scenarios/lost-wakeup";
 export * from "./sim/stats";
 export * from "./plot/timeline";
@@ -44,3 +45,4 @@ export * from "./plot/figures";
 export * from "./scenarios/probe-compare";
 export * from "./plot/probe";
 export * from "./scenarios/redis";
+export * from "./plot/flow";
