@@ -46,3 +46,4 @@ export * from "./scenarios/probe-compare";
 export * from "./plot/probe";
 export * from "./scenarios/redis";
 export * from "./plot/flow";
+export * from "./sim/claim";

@@ -81,3 +81,12 @@ describe("§3.5 figures (SVG snapshots)", () => {
     await expect(round(html)).toMatchFileSnapshot("output/cpu-breakdown.html");
   });
 });
+
+import { claim, ClaimError } from "kernel-model";
+describe("claim", () => {
+  it("returns the checked statement, and throws naming it when the data does not support it", () => {
+    expect(claim(2 > 1, "two is more")).toBe("✓ two is more");
+    expect(() => claim(false, "epoll switches less")).toThrow(ClaimError);
+    expect(() => claim(false, "epoll switches less")).toThrow("claim failed: epoll switches less");
+  });
+});
