@@ -158,7 +158,7 @@ function renderTrace(text) {
   const lines = text.replace(/\n$/, "").split("\n");
   const body = lines
     .map((l) => {
-      const m = /^[ |`]*(?:\|-)?/.exec(l);
+      const m = /^(?:[ `]|\|(?!-))*(?:\|-)?/.exec(l);
       const ind = m ? m[0].length : 0;
       return `<span class="tl" style="--ind:${ind}ch">${escapeHtml(l) || " "}</span>`;
     })
