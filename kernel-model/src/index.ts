@@ -47,3 +47,4 @@ export * from "./plot/probe";
 export * from "./scenarios/redis";
 export * from "./plot/flow";
 export * from "./sim/claim";
+export * from "./sim/params";

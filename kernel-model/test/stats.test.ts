@@ -90,3 +90,19 @@ describe("claim", () => {
     expect(() => claim(false, "epoll switches less")).toThrow("claim failed: epoll switches less");
   });
 });
+
+import { checkParams, ParamError, runServer } from "kernel-model";
+describe("checkParams and runServer's checks (a bad parameter gets one line naming it and its range)", () => {
+  it("names the parameter, its range and the value", () => {
+    expect(() => checkParams({ BURST: [0, { min: 1, max: 2000, integer: true }] })).toThrow("BURST must be an integer in [1, 2000], got 0");
+    expect(() => checkParams({ BURST: [2.5, { min: 1, integer: true }] })).toThrow("BURST must be an integer >= 1, got 2.5");
+    expect(() => checkParams({ PROTO: ["sctp", { oneOf: ["tcp", "udp"] }] })).toThrow('PROTO must be one of "tcp", "udp", got "sctp"');
+    expect(() => checkParams({ MESSAGES: [0, { min: 1, integer: true }] })).toThrow(ParamError);
+    expect(() => checkParams({ MESSAGES: [20, { min: 1, integer: true }], PROTO: ["udp", { oneOf: ["tcp", "udp"] }] })).not.toThrow();
+  });
+  it("runServer rejects a burst that is not a positive integer, and a rate that is not positive", () => {
+    expect(() => runServer({ model: "epoll", conns: 2, msgs: 10, pattern: "burst", burst: 0 })).toThrow(/burst must be an integer >= 1, got 0/);
+    expect(() => runServer({ model: "epoll", conns: 2, msgs: 10, pattern: "burst", burst: 2.5 })).toThrow(/burst must be an integer >= 1, got 2.5/);
+    expect(() => runServer({ model: "epoll", conns: 2, msgs: 10, rate: 0 })).toThrow(/rate must be/);
+  });
+});
