@@ -48,3 +48,4 @@ export * from "./scenarios/redis";
 export * from "./plot/flow";
 export * from "./sim/claim";
 export * from "./sim/params";
+export * from "./scenarios/progress";

@@ -106,3 +106,29 @@ describe("checkParams and runServer's checks (a bad parameter gets one line nami
     expect(() => runServer({ model: "epoll", conns: 2, msgs: 10, rate: 0 })).toThrow(/rate must be/);
   });
 });
+
+import { sweepProgress } from "kernel-model";
+describe("sweepProgress", () => {
+  it("says nothing for a sweep done within a second, and estimates the time left for a long one", () => {
+    const quiet: string[] = [];
+    const p = sweepProgress("s", (x) => void quiet.push(x));
+    p(1, 2);
+    p(2, 2);
+    expect(quiet).toEqual([]);
+    const out: string[] = [];
+    const now = Date.now;
+    let t = now();
+    Date.now = () => t;
+    try {
+      const q = sweepProgress("s", (x) => void out.push(x));
+      t += 2_000;
+      q(1, 4); // 2 s for one run: about 6 s left
+      t += 2_000;
+      q(4, 4);
+    } finally {
+      Date.now = now;
+    }
+    expect(out[0]).toBe("\rprogress: s 1/4 runs, 2.0 s, about 6 s left ");
+    expect(out[1]).toBe("\rprogress: s 4/4 runs, 4.0 s done\n");
+  });
+});

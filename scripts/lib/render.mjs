@@ -168,7 +168,9 @@ function renderTrace(text) {
 
 export function renderOutput(o) {
   if (o.output_type === "stream") {
-    const text = o.text.replace(ANSI, "");
+    // progress lines of long cells (sweepProgress) are for the live notebook, not the page
+    const text = o.text.replace(ANSI, "").replace(/\r?progress: [^\r\n]*(\r|\n|$)/g, "");
+    if (!text.trim()) return "";
     if (o.name !== "stderr" && TREE_LINE.test(text)) return renderTrace(text);
     return `<pre class="output ${o.name === "stderr" ? "stderr" : "stdout"}">${escapeHtml(text)}</pre>`;
   }
