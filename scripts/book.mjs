@@ -238,6 +238,8 @@ export async function main(argv) {
   const totalCells = chapters.reduce((n, ch) => n + ch.parsed.cells.filter((c) => c.cell_type === "code").length, 0);
   process.stderr.write(`book: ${chapters.length} sections, ${totalCells} code cells, ${o.jobs} at a time\n`);
 
+  // the prose's claims (claim() in the cells) fail the build instead of printing ✗
+  process.env.KERNEL_MODEL_STRICT_CLAIMS = "1";
   const t = performance.now();
   const progress = makeProgress(totalCells, chapters.length);
   const { results, failure } = await runAll(chapters, o, progress);

@@ -199,7 +199,7 @@ export function headingsOf(chapter) {
   return out;
 }
 
-function page({ title, body, nav, bookTitle, sections, notebook }) {
+function page({ title, body, nav, bookTitle, sections, notebook, head = "" }) {
   const navHtml = nav ? renderNav(nav) : "";
   const search = `<form class="search" role="search" onsubmit="return false"><input type="search" id="search" ` +
     `placeholder="Search the book (e.g. ep_poll_callback)" aria-label="Search the book" autocomplete="off">` +
@@ -217,7 +217,7 @@ function page({ title, body, nav, bookTitle, sections, notebook }) {
 <title>${escapeHtml(title)}${title === bookTitle ? "" : ` · ${escapeHtml(bookTitle)}`}</title>
 <link rel="stylesheet" href="assets/hljs.css" media="not all and (prefers-color-scheme: dark)">
 <link rel="stylesheet" href="assets/hljs-dark.css" media="(prefers-color-scheme: dark)">
-<link rel="stylesheet" href="assets/book.css">
+<link rel="stylesheet" href="assets/book.css">${head}
 <script src="assets/search-index.js" defer></script>
 <script src="assets/search.js" defer></script>
 </head>
