@@ -1,6 +1,7 @@
 // search.js: the book's search box. The index (assets/search-index.js, written by npm run book)
 // is a script that sets window.BOOK_SEARCH, so this works from file:// with no server.
-// Every word of the query must appear in a section; results link to the section's heading.
+// Every word of the query must appear in a section; results link to the section's heading,
+// best first (the words in the heading, then how often they occur).
 (function () {
   "use strict";
   const MAX = 20;
@@ -17,10 +18,15 @@
   function search(q) {
     const words = q.toLowerCase().split(/\s+/).filter(Boolean);
     if (!words.length || !window.BOOK_SEARCH) return [];
-    return window.BOOK_SEARCH.filter((e) => {
-      const t = (e.heading + " " + e.text).toLowerCase();
-      return words.every((w) => t.includes(w));
-    }).map((e) => ({ e, words }));
+    // rank: the query in the heading first, then by how often its words occur (book order on ties)
+    const count = (t, w) => t.split(w).length - 1;
+    return window.BOOK_SEARCH.map((e, i) => {
+      const h = e.heading.toLowerCase();
+      const t = e.text.toLowerCase();
+      if (!words.every((w) => h.includes(w) || t.includes(w))) return null;
+      const score = words.reduce((a, w) => a + 100 * count(h, w) + count(t, w), 0);
+      return { e, words, score, i };
+    }).filter(Boolean).sort((a, b) => b.score - a.score || a.i - b.i);
   }
   function init() {
     const input = document.getElementById("search");
