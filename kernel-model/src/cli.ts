@@ -2,7 +2,7 @@
 // cli.ts: `npx kernel-model ...`, the command line the book, tests and benchmarks rely on.
 // No Linux file. Contract: ../shared/design.md ("The command-line contract").
 //
-//   kernel-model trace <name> [--json]     call tree in the seed's format (or JSON)
+//   kernel-model trace <name> [--json]     call tree in the book's |- format (or JSON)
 //   kernel-model run --model blocking|epoll --conns N --msgs M [--rate PPS] [--cpus C]
 //                    [--seed S] [--proto tcp|udp] [--json]   one workload, its summary
 //
@@ -21,7 +21,7 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     .showHelpAfterError(false);
   program
     .command("trace")
-    .description(`print a call tree in the seed's |- format. Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
+    .description(`print a call tree in the book's |- format. Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
     .argument("<name>", "which trace")
     .option("--json", "the same tree as JSON")
     .action((name: string, opts: { json?: boolean }) => {
