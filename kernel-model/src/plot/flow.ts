@@ -8,7 +8,8 @@
 // Interface:
 // * traceFlowDot(roots, {lanes, links, notes, title}) -> Graphviz DOT. Each lane picks the
 //   trace roots it reads (`root`) and lists the functions to show (`steps`), in call order;
-//   a step matches the next node of that lane whose fn is that name. A step that the trace
+//   a step matches the next node of that lane whose fn is that name (or, for a statement
+//   line, whose text starts with `name(`). A step that the trace
 //   does not contain throws (the figure cannot silently drop a function the model stopped
 //   calling). links: [{from, to, label}] between step ids (id defaults to the fn name).
 //   notes: lines printed in a box under the lanes (the measured costs). A step's `besides`
@@ -69,7 +70,8 @@ export function traceFlowDot(roots: readonly TraceNode[], o: FlowOptions): strin
     lane.steps.forEach((s, si) => {
       const step: FlowStep = typeof s === "string" ? { fn: s } : s;
       let i = at;
-      while (i < nodes.length && nodes[i].fn !== step.fn) i++;
+      // a call node names its function; a statement line (a leaf) starts with it
+      while (i < nodes.length && nodes[i].fn !== step.fn && !nodes[i].text.startsWith(`${step.fn}(`)) i++;
       if (i >= nodes.length) throw new Error(`traceFlowDot: lane "${lane.title}": ${step.fn} is not in the trace (after step ${si})`);
       const n = nodes[i];
       at = i + 1;
@@ -121,9 +123,8 @@ export function blockingFlowDot(roots: readonly TraceNode[], notes: string[] = [
           { fn: "sock_read_iter", note: "file->f_op->read_iter" },
           { fn: "inet_recvmsg", note: "sock->ops->recvmsg" },
           { fn: "tcp_recvmsg", note: "sk->sk_prot->recvmsg" },
-          { fn: "sk_wait_data", note: "sk_receive_queue is empty" },
-          { fn: "prepare_to_wait", note: "entry on sk_sleep(sk), TASK_INTERRUPTIBLE" },
-          { fn: "context_switch", note: "schedule(): the reader leaves the CPU" },
+          { fn: "sk_wait_data", note: "prepare_to_wait: entry on sk_sleep(sk)" },
+          { fn: "schedule", note: "TASK_INTERRUPTIBLE: the reader leaves the CPU" },
           { fn: "finish_wait", note: "woken: its entry leaves the queue" },
           { fn: "skb_copy_datagram_iter", note: "copy to the user's buffer" },
         ],
@@ -152,7 +153,7 @@ export function blockingFlowDot(roots: readonly TraceNode[], notes: string[] = [
       },
     ],
     links: [
-      { from: "prepare_to_wait", to: "autoremove_wake_function", label: "the wait entry" },
+      { from: "sk_wait_data", to: "autoremove_wake_function", label: "the wait entry" },
       { from: "try_to_wake_up", to: "switch-in", label: "run queue" },
       { from: "switch-in", to: "finish_wait", label: "the reader runs" },
     ],
