@@ -28,6 +28,7 @@ import cliProgress from "cli-progress";
 import { listChapters, parseChapter } from "./lib/chapters.mjs";
 import { ASSETS, createBookMarkdown, expectsFigure, headingsOf, renderIndex, renderSection } from "./lib/render.mjs";
 import { CellError, runChapter, Stopped } from "./jupyter/run.mjs";
+import { buildLive } from "./live/build.mjs";
 import { syncNotebooks } from "./notebooks.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -149,6 +150,8 @@ function writeBook(o, chapters, results) {
   try {
     mkdirSync(path.join(tmp, "assets"), { recursive: true });
     for (const a of ASSETS) copyFileSync(a.from, path.join(tmp, a.to));
+    const live = buildLive({ outDir: path.join(tmp, "assets") }); // the live book: cells rerun in the page
+    process.stderr.write(`book: assets/live.js ${(live.bytes / 1e6).toFixed(2)} MB (kernel-model for the page, ${sec(live.ms)})\n`);
     const entries = chapters.map((ch) => ({ href: `${ch.name}.html`, title: ch.parsed.title, headings: headingsOf(ch.parsed) }));
     writeFileSync(path.join(tmp, "index.html"), renderIndex({ bookTitle: BOOK_TITLE, intro: INTRO, entries }));
     chapters.forEach((ch, i) => {

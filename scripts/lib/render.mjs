@@ -116,7 +116,7 @@ export function headingsOf(chapter) {
   return out;
 }
 
-function page({ title, body, nav, bookTitle }) {
+function page({ title, body, nav, bookTitle, head = "" }) {
   const navHtml = nav ? renderNav(nav) : "";
   return `<!doctype html>
 <html lang="zh-Hans">
@@ -125,7 +125,7 @@ function page({ title, body, nav, bookTitle }) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}${title === bookTitle ? "" : ` · ${escapeHtml(bookTitle)}`}</title>
 <link rel="stylesheet" href="assets/hljs.css">
-<link rel="stylesheet" href="assets/book.css">
+<link rel="stylesheet" href="assets/book.css">${head}
 </head>
 <body>
 ${navHtml ? `<nav class="pager top">${navHtml}</nav>` : ""}
@@ -150,7 +150,8 @@ function renderNav({ prev, next }) {
 
 export function renderSection({ chapter, run, nav, bookTitle }) {
   const body = chapter.md.renderer.render(chapter.tokens, chapter.md.options, { run });
-  return page({ title: chapter.title, body, nav, bookTitle });
+  // assets/live.js (scripts/live/): edit and rerun the cells in the page; without it the page is the same
+  return page({ title: chapter.title, body, nav, bookTitle, head: '\n<script defer src="assets/live.js"></script>' });
 }
 
 export function renderIndex({ bookTitle, intro = "", entries }) {
