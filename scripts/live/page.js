@@ -158,7 +158,6 @@ function setupCell(cellEl, index, live) {
     c.edited = true;
     update(c);
   });
-  codeEl.addEventListener("focus", () => void live.kernel.start().catch(() => {}));
   codeEl.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.shiftKey || e.ctrlKey || e.metaKey)) {
       e.preventDefault();
@@ -410,8 +409,10 @@ function main() {
     printedText,
     get ready() { return live.kernel.start(); },
   };
-  // Start the kernel when the page is idle, so that the first Run does not wait for it.
-  (window.requestIdleCallback ?? ((f) => setTimeout(f, 500)))(() => void live.kernel.start().catch(() => {}), { timeout: 3000 });
+  // Start the kernel when the reader comes near a cell, so that the first Run hardly waits for
+  // it; a reader who only reads never pays for it (it parses 3 MB and loads kernel-model).
+  const warm = () => void live.kernel.start().catch(() => {});
+  for (const c of cells) for (const ev of ["pointerover", "focusin"]) c.element.addEventListener(ev, warm, { once: true, passive: true });
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", main);

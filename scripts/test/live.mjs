@@ -44,7 +44,9 @@ const BUILD_OUTPUT = () =>
 
 /** Does cell i now show a figure with a size? */
 const HAS_FIGURE = (i) => {
-  const el = window.book.cells[i].element.querySelector(".cell-out svg, .cell-out img");
+  const cell = window.book.cells[i].element;
+  for (let d = cell.closest("details"); d; d = d.parentElement.closest("details")) d.open = true; // a folded answer
+  const el = cell.querySelector(".cell-out svg, .cell-out img");
   const r = el?.getBoundingClientRect();
   return !!el && r.width > 0 && r.height > 0;
 };
