@@ -76,7 +76,11 @@ export function buildLive({ outDir, root = ROOT }) {
       // does not (its import.meta.url is empty here, and its wasm is inlined, so it fetches nothing)
       "@viz-js/viz": path.join(path.dirname(require.resolve("@viz-js/viz", { paths: [path.join(ROOT, "kernel-model")] })), "viz.js"),
     },
-    define: { __dirname: JSON.stringify("/kernel-model/dist/scenarios") }, // sweep.ts: path.join(__dirname, "sweep-worker.js")
+    define: {
+      __dirname: JSON.stringify("/kernel-model/dist/scenarios"), // sweep.ts: path.join(__dirname, "sweep-worker.js")
+      "process.stdout": "globalThis.__liveStdout", // to the cell's output (worker.js)
+      "process.stderr": "globalThis.__liveStderr",
+    },
   });
   const page = bundle({ entryPoints: [path.join(HERE, "page.js")], loader: { ".css": "text" } });
   const files = snapshot(root);

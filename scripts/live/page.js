@@ -33,10 +33,33 @@ const el = (tag, cls, text) => {
 };
 const sec = (ms) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
+/** The text of one output <pre>; a call tree drawn one <span class="tl"> per line is its lines. */
+function preText(p) {
+  const lines = p.querySelectorAll(":scope > span.tl");
+  if (lines.length === 0) return p.textContent;
+  return `${[...lines].map((l) => (l.textContent === " " ? "" : l.textContent)).join("\n")}\n`;
+}
+
 /** What a cell printed: the text of its stream and text outputs, in order (the build's too). */
 export function printedText(out) {
   if (!out) return "";
-  return [...out.querySelectorAll("pre.output.stdout, pre.output.stderr")].map((p) => p.textContent).join("");
+  return [...out.querySelectorAll("pre.output.stdout, pre.output.stderr")].map(preText).join("");
+}
+
+/** A call tree in the book's layout (scripts/lib/render.mjs renderTrace: one span per line,
+ *  indented past its tree prefix when it wraps), for a live stdout output that holds one. */
+const TREE_LINE = /^[ |`]*\|-/m;
+function asTrace(pre) {
+  const text = pre.textContent;
+  if (!TREE_LINE.test(text)) return;
+  const spans = text.replace(/\n$/, "").split("\n").map((l) => {
+    const m = /^(?:[ `]|\|(?!-))*(?:\|-)?/.exec(l);
+    const s = el("span", "tl", l || " ");
+    s.style.setProperty("--ind", `${m ? m[0].length : 0}ch`);
+    return s;
+  });
+  pre.classList.add("trace");
+  pre.replaceChildren(...spans);
 }
 
 /* ---- the kernel (one worker) ---- */
@@ -317,6 +340,7 @@ class Live {
       else render(out, m);
     }).catch((e) => (e.stopped ? { ok: false, stopped: true } : { ok: false, error: { name: "Error", message: `the live kernel failed: ${e.message}` } }));
     clearInterval(timer);
+    for (const p of out.querySelectorAll("pre.output.stdout.live-stream")) asTrace(p);
     const ms = performance.now() - t0;
     c.running = false;
     c.ran = done.ok;

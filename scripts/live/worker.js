@@ -43,6 +43,22 @@ for (const k of ["error", "warn", "trace"]) console[k] = write("stderr");
 console.dir = (v, o) => emit({ t: "out", id: current, name: "stdout", text: `${inspect(v, o)}\n` });
 console.table = write("stdout");
 
+// process.stdout / process.stderr, for kernel-model's code (build.mjs points esbuild's define
+// at these) and for cells (processShim). A progress line (sweepProgress: "\rprogress: ...") is
+// shown in the cell's status, not in its output: the HTML book leaves it out too (render.mjs).
+const PROGRESS = /\r?progress: ([^\r\n]*)(\r|\n|$)/g;
+const stream = (name) => ({
+  write(chunk) {
+    const s = String(chunk).replace(PROGRESS, (_, text) => (post({ t: "progress", id: current, text }), ""));
+    if (s) emit({ t: "out", id: current, name, text: s });
+    return true;
+  },
+  isTTY: false,
+  columns: 80,
+});
+globalThis.__liveStdout = stream("stdout");
+globalThis.__liveStderr = stream("stderr");
+
 function toBase64(b) {
   let s = "";
   for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
@@ -89,7 +105,7 @@ function setup({ files, cwd }) {
 }
 
 const processShim = {
-  cwd: () => "/", env: {}, argv: ["node", "tslab"], platform: "browser", version: "v0.0.0-browser", versions: {},
+  cwd: () => "/", env: {}, argv: ["node", "tslab"], stdout: globalThis.__liveStdout, stderr: globalThis.__liveStderr, platform: "browser", version: "v0.0.0-browser", versions: {},
   exitCode: undefined,
   exit() {
     throw new Error("process.exit is not available in the live book");

@@ -207,7 +207,7 @@ export async function testLive({ book, chromium: exe = "/usr/bin/chromium", chap
       await page.evaluate(() => void (window.__sweep = window.book.run(1)));
       const progress = await page.waitForFunction(() => {
         const s = window.book.cells[1].element.querySelector(".live-status").textContent;
-        return /sweep: \d+\/\d+ runs/.test(s) ? s : null;
+        return /\d+\/\d+ runs/.test(s) ? s : null; // ours (sweep: 3/8 runs) or sweepProgress's line
       }, null, { timeout: 60_000, polling: 20 }).then((h) => h.jsonValue(), () => null);
       check("a sweep shows its progress under the cell", !!progress, String(progress));
       await page.evaluate(() => window.__sweep);
