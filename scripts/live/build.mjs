@@ -20,6 +20,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { builtinModules } from "node:module";
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -45,6 +46,9 @@ function snapshot(root) {
 }
 
 // keepNames: the model prints function names (sk->sk_data_ready = sock_def_readable)
+/** Node modules replaced by shims (the alias below); every other builtin is external. */
+const SHIMMED = ["worker_threads", "os", "path"];
+
 const common = { bundle: true, keepNames: true, format: "iife", platform: "browser", target: "es2022", minify: true, write: false, charset: "utf8", logLevel: "silent" };
 
 function bundle(options) {
@@ -70,17 +74,20 @@ export function buildLive({ outDir, root = ROOT }) {
     alias: {
       jsdom: shim("jsdom.js"),
       "node:worker_threads": shim("worker_threads.js"),
+      worker_threads: shim("worker_threads.js"),
       "node:os": shim("os.js"),
+      os: shim("os.js"),
       "node:path": require.resolve("path-browserify"),
+      path: require.resolve("path-browserify"),
       // viz.cjs asks for Node's url module when there is no document (a worker); the ES build
       // does not (its import.meta.url is empty here, and its wasm is inlined, so it fetches nothing)
       "@viz-js/viz": path.join(path.dirname(require.resolve("@viz-js/viz", { paths: [path.join(ROOT, "kernel-model")] })), "viz.js"),
     },
-    define: {
-      __dirname: JSON.stringify("/kernel-model/dist/scenarios"), // sweep.ts: path.join(__dirname, "sweep-worker.js")
-      "process.stdout": "globalThis.__liveStdout", // to the cell's output (worker.js)
-      "process.stderr": "globalThis.__liveStderr",
-    },
+    define: { __dirname: JSON.stringify("/kernel-model/dist/scenarios") }, // sweep.ts: path.join(__dirname, "sweep-worker.js")
+    inject: [shim("process.js")],
+    // Node's other modules stay out of the bundle: worker.js's require gives fs as the snapshot
+    // and a stand-in for the rest that fails, naming the module, where it is used.
+    external: builtinModules.filter((m) => !SHIMMED.includes(m)).flatMap((m) => [m, `node:${m}`]),
   });
   const page = bundle({ entryPoints: [path.join(HERE, "page.js")], loader: { ".css": "text" } });
   const files = snapshot(root);

@@ -18,6 +18,7 @@ import pathBrowserify from "path-browserify";
 import { CellSyntaxError, compileCell } from "./compile.js";
 import { createFs } from "./shims/fs.js";
 import { setWorkerSource } from "./shims/worker_threads.js";
+import { process, setCwd, setSink } from "./shims/process.js";
 
 const post = globalThis.postMessage.bind(globalThis); // cells may shadow postMessage: keep ours
 let current = null; // id of the run whose output console.log goes to
@@ -43,21 +44,14 @@ for (const k of ["error", "warn", "trace"]) console[k] = write("stderr");
 console.dir = (v, o) => emit({ t: "out", id: current, name: "stdout", text: `${inspect(v, o)}\n` });
 console.table = write("stdout");
 
-// process.stdout / process.stderr, for kernel-model's code (build.mjs points esbuild's define
-// at these) and for cells (processShim). A progress line (sweepProgress: "\rprogress: ...") is
-// shown in the cell's status, not in its output: the HTML book leaves it out too (render.mjs).
+// process.stdout / process.stderr (kernel-model's code and the cells' share one process, from
+// shims/process.js). A progress line (sweepProgress: "\rprogress: ...") is shown in the cell's
+// status, not in its output: the HTML book leaves it out too (render.mjs).
 const PROGRESS = /\r?progress: ([^\r\n]*)(\r|\n|$)/g;
-const stream = (name) => ({
-  write(chunk) {
-    const s = String(chunk).replace(PROGRESS, (_, text) => (post({ t: "progress", id: current, text }), ""));
-    if (s) emit({ t: "out", id: current, name, text: s });
-    return true;
-  },
-  isTTY: false,
-  columns: 80,
+setSink((name, chunk) => {
+  const s = chunk.replace(PROGRESS, (_, text) => (post({ t: "progress", id: current, text }), ""));
+  if (s) emit({ t: "out", id: current, name, text: s });
 });
-globalThis.__liveStdout = stream("stdout");
-globalThis.__liveStderr = stream("stderr");
 
 function toBase64(b) {
   let s = "";
@@ -87,11 +81,12 @@ const tslab = {
 
 let modules = null;
 function setup({ files, cwd }) {
+  setCwd(cwd);
+  const path = { ...pathBrowserify, posix: pathBrowserify };
+  const fs = createFs({ files, path, cwd });
+  nodeModules.fs = fs;
   // eslint-disable-next-line no-undef -- esbuild bundles this require (lazily, at first call)
   const km = require("../../kernel-model/dist/index.js");
-  const path = { ...pathBrowserify, resolve: (...a) => pathBrowserify.resolve(cwd, ...a) };
-  path.posix = path;
-  const fs = createFs({ files, path, cwd });
   const kernelModel = {
     ...km,
     // the same sweep, with its progress shown under the running cell
@@ -101,22 +96,24 @@ function setup({ files, cwd }) {
   modules = {
     "kernel-model": kernelModel, tslab, fs, "node:fs": fs, path, "node:path": path, util, "node:util": util,
   };
-  processShim.cwd = () => cwd;
 }
 
-const processShim = {
-  cwd: () => "/", env: {}, argv: ["node", "tslab"], stdout: globalThis.__liveStdout, stderr: globalThis.__liveStderr, platform: "browser", version: "v0.0.0-browser", versions: {},
-  exitCode: undefined,
-  exit() {
-    throw new Error("process.exit is not available in the live book");
-  },
-  nextTick: (f, ...a) => queueMicrotask(() => f(...a)),
-  hrtime: Object.assign((prev) => {
-    const ns = Math.round(performance.now() * 1e6);
-    const t = [Math.floor(ns / 1e9), ns % 1e9];
-    return prev ? [t[0] - prev[0], t[1] - prev[1]] : t;
-  }, { bigint: () => BigInt(Math.round(performance.now() * 1e6)) }),
-};
+/**
+ * Node's own modules, for bundled code: build.mjs leaves every Node builtin it does not shim
+ * external, and esbuild's require of an external calls this. fs is the snapshot; any other
+ * module loads as a stand-in whose every use throws, naming the module: a part of kernel-model
+ * that needs Node fails in the cell that uses it, not when the page loads.
+ */
+const nodeModules = {};
+function unavailable(name) {
+  const fail = function () {
+    throw new Error(`kernel-model needs Node's ${name} here, which a browser does not have: run this cell in Jupyter (npm run jupyter)`);
+  };
+  // __esModule: TypeScript's import helpers then use the stand-in itself, so every use reaches `fail`
+  const stand = new Proxy(fail, { get: (_, k) => (k === "__esModule" ? true : typeof k === "symbol" ? undefined : stand), apply: fail, construct: fail });
+  return stand;
+}
+globalThis.require = (name) => nodeModules[String(name).replace(/^node:/, "")] ?? (nodeModules[name] = unavailable(name));
 
 function requireInCell(name) {
   const m = modules[name];
@@ -146,7 +143,7 @@ async function run({ id, cell, source }) {
     const c = compileCell(source, { name: `cell-${cell}` });
     for (const n of c.names) if (!(n in scope)) scope[n] = undefined;
     const fn = (0, eval)(c.code);
-    const value = await fn(scope, requireInCell, processShim, interop);
+    const value = await fn(scope, requireInCell, process, interop);
     if (value !== undefined && value !== null) console.log(value);
     flush();
     post({ t: "done", id, ok: true, ms: performance.now() - t0 });

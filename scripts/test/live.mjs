@@ -167,6 +167,8 @@ export async function testLive({ book, chromium: exe = "/usr/bin/chromium", chap
       const cp = await run(1, 'import {execSync} from "child_process";');
       check("an import the page cannot provide is refused with a clear message", !cp.ok && /child_process/.test(cp.error?.message) && /Jupyter/.test(cp.error?.message), cp.error?.message);
 
+      const nm = await run(1, 'globalThis.require("child_process").execSync("ls");');
+      check("a part of kernel-model that needs a Node module fails where it is used, naming the module", !nm.ok && /Node's child_process/.test(nm.error?.message), nm.error?.message);
       await page.evaluate(() => window.book.reset(1));
       check("a cell that failed runs again after Reset", (await run(1)).text === want[1].text);
 

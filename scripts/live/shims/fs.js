@@ -68,7 +68,8 @@ export function createFs({ files, path, cwd }) {
   const fs = new Proxy(api, {
     get: (t, k) => {
       if (k === "default") return fs; // `import fs from "fs"`
-      if (k in t || typeof k === "symbol" || k === "then" || k === "__esModule") return t[k];
+      if (k === "__esModule") return true; // TypeScript's import helpers then keep this object (and its refusals)
+      if (k in t || typeof k === "symbol" || k === "then") return t[k];
       return refuse(String(k));
     },
   });
