@@ -97,7 +97,14 @@ class Kernel {
       };
       w.onerror = (e) => {
         e.preventDefault();
-        reject(new Error(e.message || "the live kernel failed to start"));
+        const err = new Error(e.message || "the live kernel failed");
+        reject(err); // before it was ready: it failed to start
+        // after: the runs in flight fail, and the next run starts a fresh worker
+        for (const r of this.runs.values()) r.done({ t: "done", ok: false, error: { name: "Error", message: `the live kernel crashed: ${err.message}` } });
+        this.runs.clear();
+        w.terminate();
+        if (this.worker === w) this.worker = null;
+        this.generation++;
         this.onState("failed");
       };
     });
@@ -283,9 +290,9 @@ class Live {
     this.kernel = new Kernel((s) => this.kernelState(s));
   }
   kernelState(s) {
-    const labels = { starting: "starting…", ready: "ready", busy: "running", stopped: "stopped (restarts at the next run)", failed: "failed to start" };
+    const labels = { starting: "starting…", ready: "ready", busy: "running", stopped: "stopped (restarts at the next run)", failed: "failed (restarts at the next run)" };
     if (this.stateEl) this.stateEl.textContent = `kernel: ${labels[s] ?? s}`;
-    if (s === "stopped") for (const c of this.cells) c.ran = false;
+    if (s === "stopped" || s === "failed") for (const c of this.cells) c.ran = false;
   }
   enqueue(task) {
     const gen = this.kernel.generation;
