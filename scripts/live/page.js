@@ -145,6 +145,7 @@ function setupCell(cellEl, index, live) {
     bookSource: codeEl.textContent,
     bookHTML: codeEl.innerHTML,
     bookOut: cellEl.querySelector(".cell-out")?.innerHTML ?? null,
+    bookText: printedText(cellEl.querySelector(".cell-out")),
     edited: false, ran: false, running: false,
   };
   Object.defineProperty(c, "source", {
@@ -351,6 +352,7 @@ class Live {
     const ms = performance.now() - t0;
     c.running = false;
     c.ran = done.ok;
+    c.outChanged = !done.ok || printedText(out) !== c.bookText; // Reset is offered when there is something to put back
     if (!done.ok && !done.stopped) out.append(el("pre", "output error", errorText(c, done.error, this.cells)));
     if (done.stopped) out.append(el("pre", "output stderr", `stopped after ${sec(ms)}: the kernel restarts at the next run, and the cells above rerun first\n`));
     c.status.textContent = done.stopped ? `stopped after ${sec(ms)}` : done.ok ? `ran in ${sec(ms)}${c.edited ? " (edited)" : ""}` : `error after ${sec(ms)}`;
