@@ -11,6 +11,13 @@ let cwd = "/";
 export function setCwd(dir) {
   cwd = dir;
 }
+const byEvent = new Map();
+const listeners = (ev) => byEvent.get(ev) ?? byEvent.set(ev, []).get(ev);
+function removeListener(ev, f) {
+  const l = listeners(ev);
+  if (l.includes(f)) l.splice(l.indexOf(f), 1);
+  return process;
+}
 export const process = {
   browser: true, env: {}, argv: ["node", "tslab"], platform: "browser", version: "", versions: {}, exitCode: undefined,
   stdout: stream("stdout"), stderr: stream("stderr"),
@@ -18,8 +25,16 @@ export const process = {
   exit() {
     throw new Error("process.exit is not available in the live book");
   },
-  on() {
-    return process;
+  // Listeners (sweep() listens for SIGINT): kept, and never called: a page sends no signal;
+  // Stop terminates the worker instead.
+  on: (ev, f) => (listeners(ev).push(f), process),
+  once: (ev, f) => (listeners(ev).push(f), process),
+  off: (ev, f) => removeListener(ev, f),
+  removeListener: (ev, f) => removeListener(ev, f),
+  listenerCount: (ev) => listeners(ev).length,
+  emit: (ev, ...a) => (listeners(ev).slice().forEach((f) => f(...a)), listeners(ev).length > 0),
+  kill() {
+    throw new Error("process.kill is not available in the live book");
   },
   nextTick: (f, ...a) => queueMicrotask(() => f(...a)),
   hrtime: Object.assign((prev) => {
