@@ -307,6 +307,10 @@ class Live {
     if (!c) return Promise.reject(new RangeError(`book.run: no code cell ${i} (this page has ${this.cells.length}, numbered from 0)`));
     if (source !== undefined) this.setSource(i, String(source));
     c.status.textContent = "queued";
+    const cancelled = (r) => {
+      if (r.stopped && !r.ms && r.error?.message?.startsWith("cancelled")) c.status.textContent = "not run: the kernel was stopped";
+      return r;
+    };
     return this.enqueue(async () => {
       for (const b of this.cells.slice(0, i)) {
         if (b.ran) continue;
@@ -317,7 +321,7 @@ class Live {
         }
       }
       return this.runOne(c);
-    });
+    }).then(cancelled);
   }
   async runFrom(i) {
     let last;
