@@ -29,7 +29,7 @@ export * from "./kernel/tcp_input";
 export * from "./kernel/datagram";
 export * from "./kernel/eventpoll";
 export * from "./net/peer";
-export { LINES } from "./kernel/lines";
+export { LINES, SOURCE } from "./kernel/lines";
 export * from "./scenarios/traces";
 export * from "./plot/objects";
 export * from "./scenarios/lost-wakeup";

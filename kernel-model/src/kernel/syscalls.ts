@@ -17,7 +17,7 @@ import type { Kernel } from "./kernel";
 import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
 import type { SkBuff } from "./sock";
-import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, type RecvfromAddr, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
 import { EINTR, ERESTARTSYS, errnoName } from "./errno";
 import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
@@ -29,9 +29,11 @@ export interface Sys {
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
   read(fd: number, count: number): KGen<number>;
-  /** recv(fd, buf, len, flags) (sys_recv -> sys_recvfrom). */
+  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). */
   recv(fd: number, len: number, flags?: number): KGen<number>;
-  recvfrom(fd: number, len: number, flags?: number): KGen<number>;
+  /** recvfrom(fd, buf, len, flags, addr, addrlen): with `from`, the sender's address is
+   *  copied to from.addr and its length to from.addrlen (move_addr_to_user). */
+  recvfrom(fd: number, len: number, flags?: number, from?: RecvfromAddr | null): KGen<number>;
   bind(fd: number, port: number): KGen<number>;
   listen(fd: number, backlog: number): KGen<number>;
   accept(fd: number): KGen<number>;
@@ -106,11 +108,12 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     },
     recv(fd, len, flags = 0) {
       const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter, "SYSC_recv"), iter);
+      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
     },
-    recvfrom(fd, len, flags = 0) {
+    recvfrom(fd, len, flags = 0, from = null) {
       const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, NULL, NULL)`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
+      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})`,
+        () => SYSC_recvfrom(k, fd, len, flags, iter, from), iter);
     },
     bind: (fd, port) => syscall(k, p, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); }),
     listen: (fd, backlog) => syscall(k, p, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); }),
