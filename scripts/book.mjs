@@ -33,6 +33,7 @@ import {
   ASSETS, createBookMarkdown, expectsFigure, headingsOf, renderIndex, renderSection, searchEntries, searchIndexScript, stripAnswers,
 } from "./lib/render.mjs";
 import { CellError, runChapter, Stopped } from "./jupyter/run.mjs";
+import { buildLive } from "./live/build.mjs";
 import { syncNotebooks } from "./notebooks.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -160,6 +161,8 @@ function writeBook(o, chapters, results) {
   try {
     mkdirSync(path.join(tmp, "assets"), { recursive: true });
     for (const a of ASSETS) copyFileSync(a.from, path.join(tmp, a.to));
+    const live = buildLive({ outDir: path.join(tmp, "assets") }); // the live book: cells rerun in the page
+    process.stderr.write(`book: assets/live.js ${(live.bytes / 1e6).toFixed(2)} MB (kernel-model for the page, ${sec(live.ms)})\n`);
     const entries = chapters.map((ch) => ({ href: `${ch.name}.html`, title: ch.parsed.title, headings: headingsOf(ch.parsed) }));
     // "§3.4.2" -> the page of the section whose file name starts with 3.4.2
     const sections = new Map(chapters.map((ch, i) => [/^\d+(?:\.\d+)*/.exec(ch.name)?.[0], entries[i].href]).filter(([n]) => n));

@@ -244,7 +244,8 @@ function renderNav({ prev, next }) {
 
 export function renderSection({ chapter, run, nav, bookTitle, sections, notebook }) {
   const body = chapter.md.renderer.render(chapter.tokens, chapter.md.options, { run });
-  return page({ title: chapter.title, body, nav, bookTitle, sections, notebook });
+  // assets/live.js (scripts/live/): edit and rerun the cells in the page; without it the page is the same
+  return page({ title: chapter.title, body, nav, bookTitle, sections, notebook, head: '\n<script defer src="assets/live.js"></script>' });
 }
 
 /** Search entries of one rendered page: [{href, page, heading, text}], one per heading. */

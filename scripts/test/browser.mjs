@@ -14,6 +14,7 @@
 // Then: following "next" from the index visits every section in the table of contents' order
 // and ends at the last one; following "prev" comes back to the index.
 // Saves a full-page screenshot per page to book/screenshots/<page>.png.
+// Then the live book (live.mjs): every cell of every page rerun in the page, offline.
 //
 //   node scripts/test/browser.mjs [--book DIR] [--chromium PATH]
 // Exit codes: 0 all checks passed, 1 a check failed, 2 no book or no Chromium.
@@ -23,6 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
+import { testLive } from "./live.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CHROMIUM_ARGS = [
@@ -96,7 +98,7 @@ export async function testBook({ book, chromium: exe, log = (s) => process.stder
     page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
-    page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && problems.push(`network request: ${r.url()}`));
+    page.on("request", (r) => !/^(file|data|blob):/.test(r.url()) && problems.push(`network request: ${r.url()}`)); // blob: the live book's worker
 
     const url = (f) => pathToFileURL(path.join(book, f)).href;
     const nameOf = (u) => decodeURIComponent(new URL(u).pathname.split("/").pop());
@@ -240,6 +242,7 @@ async function main() {
   }
   const t = performance.now();
   const results = await testBook(o);
+  results.push(...(await testLive(o))); // the live book: every cell rerun in the page (live.mjs)
   const failed = results.filter((r) => !r.ok).length;
   process.stderr.write(`browser test: screenshots in ${path.relative(process.cwd(), path.join(o.book, "screenshots"))}/ (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
   process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
