@@ -75,6 +75,8 @@ export interface Sysctl {
   tcp_wmem_default: number;
   /** net.core.rmem_max (caps SO_RCVBUF), net.core.somaxconn (caps listen's backlog). */
   rmem_max: number;
+  /** net.core.wmem_max (caps SO_SNDBUF). */
+  wmem_max: number;
   somaxconn: number;
 }
 
@@ -121,6 +123,7 @@ export class Kernel {
     tcp_rmem_default: 87380,
     tcp_wmem_default: 16384,
     rmem_max: 212992,
+    wmem_max: 212992,
     somaxconn: 128,
   };
   /** Teaching switches for deliberately wrong kernel code (sock.ts ModelBugs). */

@@ -7,6 +7,7 @@
 
 /** Definition site of each transmit-path function, "path/file.c:line". */
 export const TX_LINES: Readonly<Record<string, string>> = {
+  "hrtimer_nanosleep": "kernel/time/hrtimer.c:1539",
   "SYSC_sendto": "net/socket.c:1616",
   "SYSC_send": "net/socket.c:1660",
   "sock_sendmsg": "net/socket.c:617",

@@ -1,0 +1,237 @@
+// The send side over lo: sendto/send/write on UDP, the loopback device, the softirq run by the
+// sender's rcu_read_unlock_bh, the send buffer (sk_wmem_alloc, sock_wfree, sk_write_space,
+// EAGAIN / blocking), the sendto-lo-udp trace and the loopback sender experiment.
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  Kernel, runServer, runTrace, sendtoLoUdp, sock_alloc_send_skb, sock_wfree, TX_LINES, walkTrace,
+  AF_INET, SOCK_DGRAM, SOCK_STREAM, SOCK_NONBLOCK, MSG_DONTWAIT, SOL_SOCKET, SO_SNDBUF,
+  EPOLLIN, EPOLLOUT, EPOLL_CTL_ADD, EAGAIN, EBADF, EDESTADDRREQ, EINVAL, ENOTSOCK, EOPNOTSUPP,
+  type EpollEvent, type SkBuff, type Socket, type Sock, type TraceNode,
+} from "kernel-model";
+import { runApp } from "./helpers";
+
+function preorder(n: TraceNode, out: TraceNode[] = []): TraceNode[] {
+  out.push(n);
+  for (const c of n.children) preorder(c, out);
+  return out;
+}
+
+describe("sendto over lo (UDP)", () => {
+  it("runs udp_sendmsg -> ip_output -> dev_queue_xmit -> loopback_xmit -> netif_rx, then NET_RX at rcu_read_unlock_bh, in that order", () => {
+    const { k, sent, got } = sendtoLoUdp();
+    expect([sent, got]).toEqual([64, 64]);
+    const send = k.tr!.roots.find((r) => r.text.startsWith("sendto("))!;
+    const fns = preorder(send).map((n) => n.fn).filter(Boolean);
+    const order = [
+      "SYSC_sendto", "sock_sendmsg", "inet_sendmsg", "inet_autobind", "udp_sendmsg", "ip_make_skb", "__ip_append_data",
+      "sock_alloc_send_skb", "skb_set_owner_w", "udp_send_skb", "ip_send_skb", "ip_local_out", "ip_output", "ip_finish_output2",
+      "dev_queue_xmit", "__dev_queue_xmit", "loopback_xmit", "skb_orphan", "sock_wfree", "sock_def_write_space", "netif_rx",
+      "enqueue_to_backlog", "____napi_schedule", "rcu_read_unlock_bh", "local_bh_enable", "do_softirq", "__do_softirq",
+      "net_rx_action", "process_backlog", "__netif_receive_skb", "ip_rcv", "udp_rcv", "sock_queue_rcv_skb", "sock_def_readable",
+      "try_to_wake_up",
+    ];
+    let at = -1;
+    for (const fn of order) {
+      const i = fns.indexOf(fn, at + 1);
+      expect(i, `${fn} after position ${at}`).toBeGreaterThan(at);
+      at = i;
+    }
+    // the softirq is entered at ip_finish_output2's (outermost) rcu_read_unlock_bh, not at
+    // __dev_queue_xmit's nested one
+    const of2 = preorder(send).find((n) => n.fn === "ip_finish_output2")!;
+    expect(of2.children.some((c) => c.fn === "rcu_read_unlock_bh" && preorder(c).some((d) => d.fn === "do_softirq"))).toBe(true);
+    const dqx = preorder(send).find((n) => n.fn === "__dev_queue_xmit")!;
+    expect(preorder(dqx).some((d) => d.fn === "do_softirq")).toBe(false);
+  });
+
+  it("the softirq runs in the sender's context on the sender's CPU: no hard IRQ, no softirq time on the reader's CPU", () => {
+    const { k } = sendtoLoUdp();
+    const send = k.tr!.roots.find((r) => r.text.startsWith("sendto("))!;
+    const sender = k.tasks.find((t) => t.comm === "sender")!;
+    const rx = preorder(send).filter((n) => ["net_rx_action", "udp_rcv", "try_to_wake_up"].includes(n.fn));
+    expect(rx.length).toBe(3);
+    for (const n of rx) expect(n.ctx).toBe(sender.label);
+    expect(k.stats.hardirqs).toBe(0);
+    expect(k.rqs[0].time.softirq).toBeGreaterThan(0);
+    expect(k.rqs[1].time.softirq).toBe(0);
+    expect(k.softnet[0].processed).toBe(1);
+    expect(k.lo!.tx_packets).toBe(1);
+  });
+
+  it("sk_wmem_alloc is charged the skb's truesize and returns to 0 when loopback_xmit orphans it", () => {
+    const { k, senderSk } = sendtoLoUdp();
+    const sk = senderSk!;
+    expect(sk.sk_wmem_alloc).toBe(0);
+    const send = k.tr!.roots.find((r) => r.text.startsWith("sendto("))!;
+    const owner = preorder(send).find((n) => n.fn === "skb_set_owner_w")!;
+    expect(owner.text).toMatch(/sk_wmem_alloc \+= 768 \(= 768\)/);
+    expect(sk.inet_num).toBe(32768); // inet_autobind: the first port of ip_local_port_range
+  });
+
+  it("send() and write() on an unconnected UDP socket are EDESTADDRREQ; bad fds, port 0, a stream socket before connect", () => {
+    const { result } = runApp(function* (sys) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
+      const tfd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);
+      return [
+        yield* sys.send(fd, 10), yield* sys.write(fd, 10), yield* sys.sendto(fd, 10, 0, 0), yield* sys.sendto(99, 10, 0, 53),
+        yield* sys.sendto(0, 10, 0, 53), yield* sys.write(99, 1), yield* sys.send(tfd, 10),
+      ];
+    });
+    expect(result).toEqual([-EDESTADDRREQ, -EDESTADDRREQ, -EINVAL, -EBADF, -ENOTSOCK, -EBADF, -EOPNOTSUPP]);
+  });
+
+  it("a datagram to a port nobody has bound is counted as no-socket (ICMP port unreachable) and sendto still succeeds", () => {
+    const { k, result } = runApp(function* (sys) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
+      return yield* sys.sendto(fd, 100, 0, 9999);
+    });
+    expect(result).toBe(100);
+    expect(k.stats.noSocket).toBe(1);
+  });
+});
+
+describe("the send buffer: sock_alloc_send_skb, sock_wfree, sk_write_space", () => {
+  /** A UDP socket with SO_SNDBUF 4608 (the minimum) whose skbs the test holds "in flight",
+   *  as a NIC's TX ring would; frees them at `freeAt` with sock_wfree (a TX completion). */
+  function fullSndbuf(nonblock: boolean, freeAt: number) {
+    const k = new Kernel({ cpus: 1 });
+    const held: SkBuff[] = [];
+    const out: { results: number[]; waitedUntil: number; events: EpollEvent[]; n: number; sk: Sock | null } = { results: [], waitedUntil: 0, events: [], n: -1, sk: null };
+    k.spawn("app", function* (sys) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+      yield* sys.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 1); // -> SOCK_MIN_SNDBUF 4608
+      const sk = (out.sk = (sys.task.files.fd[fd]!.private_data as Socket).sk!);
+      // kernel code, as __ip_append_data calls it: charge until the buffer is full
+      while (sk.sk_wmem_alloc < sk.sk_sndbuf) held.push((yield* sock_alloc_send_skb(k, sk, 100, 1)) as SkBuff); // 768 each
+      out.results.push(sk.sk_wmem_alloc);
+      out.results.push(yield* sys.sendto(fd, 64, MSG_DONTWAIT, 53));
+      const ep = yield* sys.epoll_create1(0);
+      yield* sys.epoll_ctl(ep, EPOLL_CTL_ADD, fd, { events: EPOLLOUT | EPOLLIN, data: fd });
+      out.n = yield* sys.epoll_wait(ep, out.events, 8, 0); // not writable, not readable
+      out.results.push(out.n);
+      if (nonblock) {
+        out.n = yield* sys.epoll_wait(ep, out.events, 8, -1);
+        out.waitedUntil = k.now;
+      } else {
+        out.results.push(yield* sys.sendto(fd, 64, 0, 53)); // sleeps in sock_wait_for_wmem
+        out.waitedUntil = k.now;
+      }
+    });
+    k.engine.at(freeAt, () => {
+      for (const skb of held.splice(0)) sock_wfree(k, skb);
+    });
+    k.runUntilIdle();
+    return { k, out };
+  }
+
+  it("a full buffer gives -EAGAIN with MSG_DONTWAIT, and poll shows no EPOLLOUT", () => {
+    const { out } = fullSndbuf(true, 1_000_000);
+    expect(out.results[0]).toBeGreaterThanOrEqual(4608);
+    expect(out.results[1]).toBe(-EAGAIN);
+    expect(out.results[2]).toBe(0);
+  });
+
+  it("EPOLLOUT arrives when sock_wfree frees the space (sock_def_write_space wakes the epoll waiter)", () => {
+    const { out } = fullSndbuf(true, 1_000_000);
+    expect(out.n).toBe(1);
+    expect(out.events[0].events & EPOLLOUT).toBe(EPOLLOUT);
+    expect(out.waitedUntil).toBeGreaterThanOrEqual(1_000_000);
+  });
+
+  it("a blocking sendto sleeps in sock_wait_for_wmem until the space is freed, then sends", () => {
+    const { k, out } = fullSndbuf(false, 2_000_000);
+    expect(out.results[3]).toBe(64);
+    expect(out.waitedUntil).toBeGreaterThanOrEqual(2_000_000);
+    const app = k.tasks.find((t) => t.comm === "app")!;
+    expect(app.nvcsw).toBeGreaterThanOrEqual(1);
+    expect(out.sk!.sk_wmem_alloc).toBe(0);
+  });
+
+  it("sock_def_write_space wakes nobody until at least half of sk_sndbuf is free", () => {
+    const k = new Kernel();
+    let woke = -1;
+    const held: SkBuff[] = [];
+    k.spawn("app", function* (sys) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      yield* sys.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 1);
+      const sk = (sys.task.files.fd[fd]!.private_data as Socket).sk!;
+      for (let i = 0; i < 6; i++) held.push((yield* sock_alloc_send_skb(k, sk, 100, 1)) as SkBuff); // 6 x 768 = 4608: full
+      const ep = yield* sys.epoll_create1(0);
+      yield* sys.epoll_ctl(ep, EPOLL_CTL_ADD, fd, { events: EPOLLOUT, data: fd });
+      const ev: EpollEvent[] = [];
+      yield* sys.epoll_wait(ep, ev, 8, -1);
+      woke = k.now;
+    });
+    // free one skb at 1 ms (3840 in flight: 2 x 3840 > 4608, no wakeup), three more at 2 ms
+    // (1536 in flight: a wakeup, and poll's sock_writeable 1536 < 2304 reports EPOLLOUT)
+    k.engine.at(1_000_000, () => sock_wfree(k, held.shift()!));
+    k.engine.at(2_000_000, () => { for (let i = 0; i < 3; i++) sock_wfree(k, held.shift()!); });
+    k.runUntilIdle();
+    expect(woke).toBeGreaterThanOrEqual(2_000_000);
+  });
+});
+
+describe("the loopback sender (the probe's experiment)", () => {
+  const base = { proto: "udp" as const, conns: 100, msgs: 20_000, cpus: 2, sender: "loopback" as const };
+
+  it("100 UDP sockets, 20,000 messages back to back, 2 CPUs: blocking ~1 voluntary switch per message, epoll well below, no drops", () => {
+    const b = runServer({ ...base, model: "blocking" });
+    const e = runServer({ ...base, model: "epoll" });
+    expect(b.summary.delivered).toBe(20_000);
+    expect(e.summary.delivered).toBe(20_000);
+    expect(b.summary.dropped).toBe(0);
+    expect(e.summary.dropped).toBe(0);
+    expect(b.summary.vcswPerMsg).toBeGreaterThan(0.9); // the kernel: 0.99
+    expect(b.summary.vcswPerMsg).toBeLessThanOrEqual(1);
+    expect(e.summary.vcswPerMsg).toBeLessThan(b.summary.vcswPerMsg / 2);
+    // closed loop: every datagram went through lo, none through the NIC
+    expect(b.kernel.stats.hardirqs).toBe(0);
+    expect(b.kernel.lo!.tx_packets).toBe(20_000);
+    expect(b.sender!.sent).toBe(20_000);
+  });
+
+  it("paced (--rate) blocking gives one voluntary switch per message, and the sender sleeps between sends", () => {
+    const r = runServer({ ...base, msgs: 2000, model: "blocking", rate: 5000, pattern: "fixed" });
+    expect(r.summary.vcswPerMsg).toBe(1);
+    expect(r.sender!.task.nvcsw).toBeGreaterThan(1500); // clock_nanosleep at 200 µs gaps
+    expect(r.summary.simNs).toBeGreaterThan(0.39e9);
+  });
+
+  it("is deterministic and tracing does not change it", () => {
+    const a = runServer({ ...base, msgs: 3000, model: "epoll", seed: 7 }).summary;
+    const b = runServer({ ...base, msgs: 3000, model: "epoll", seed: 7, trace: true }).summary;
+    expect({ ...b, wallMs: 0 }).toEqual({ ...a, wallMs: 0 });
+  });
+
+  it("refuses a TCP loopback run with a message that names the sender", () => {
+    expect(() => runServer({ ...base, proto: "tcp", model: "blocking" })).toThrow(/sender loopback/);
+  });
+});
+
+describe("traces and source lines", () => {
+  it("sendto-lo-udp: the sender's call and the reader's resumed recv, every call at its 4.6.2 definition", () => {
+    const { roots } = runTrace("sendto-lo-udp");
+    expect(roots.map((r) => r.text.split("(")[0])).toEqual(["sendto", "recv"]);
+    const calls = walkTrace(roots).filter((n) => n.fn);
+    expect(calls.length).toBeGreaterThan(50);
+    for (const n of calls) if (TX_LINES[n.fn]) expect(n.loc).toBe(TX_LINES[n.fn]);
+  });
+
+  it("TX_LINES names the function at that line, for every file in the shared 4.6.2 tree", () => {
+    const root = `${__dirname}/../../../shared/linux-4.6.2`;
+    const alt = "/work/shared/linux-4.6.2";
+    const dir = existsSync(root) ? root : existsSync(alt) ? alt : null;
+    if (!dir) return; // the tree is not part of the repository
+    let checked = 0;
+    for (const [fn, loc] of Object.entries(TX_LINES)) {
+      const [file, line] = loc.split(":");
+      if (!existsSync(`${dir}/${file}`)) continue;
+      const text = readFileSync(`${dir}/${file}`, "utf8").split("\n")[Number(line) - 1];
+      const name = fn.replace(/^SYSC_/, "");
+      expect(text, `${fn} at ${loc}`).toMatch(new RegExp(fn.startsWith("SYSC_") ? `SYSCALL_DEFINE\\d\\(${name},` : `\\b${name}\\(`));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+});
