@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   Kernel, runServer, runTrace, sendtoLoUdp, sock_alloc_send_skb, sock_wfree, TX_LINES, walkTrace,
   AF_INET, SOCK_DGRAM, SOCK_STREAM, SOCK_NONBLOCK, MSG_DONTWAIT, SOL_SOCKET, SO_SNDBUF,
+  TcpPeer, TCP_CLOSE, SHUTDOWN_MASK, RCV_SHUTDOWN, EPOLLERR, EPOLLHUP, EPOLLRDHUP, ECONNRESET,
   EPOLLIN, EPOLLOUT, EPOLL_CTL_ADD, EAGAIN, EBADF, EDESTADDRREQ, EINVAL, ENOTSOCK, EOPNOTSUPP,
   type EpollEvent, type SkBuff, type Socket, type Sock, type TraceNode,
 } from "kernel-model";
@@ -233,5 +234,58 @@ describe("traces and source lines", () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(30);
+  });
+});
+
+describe("a remote peer that resets or half-closes (tcp_reset, tcp_fin)", () => {
+  /** A server that accepts one connection, then waits in recv() (or in epoll_wait) for `event`. */
+  function server(event: (p: TcpPeer) => void, useEpoll: boolean) {
+    const k = new Kernel();
+    const out: { r: number[]; ev: EpollEvent[]; sk: Sock | null } = { r: [], ev: [], sk: null };
+    k.spawn("server", function* (sys) {
+      const lfd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);
+      yield* sys.bind(lfd, 80);
+      yield* sys.listen(lfd, 8);
+      const fd = yield* sys.accept(lfd);
+      out.sk = (sys.task.files.fd[fd]!.private_data as Socket).sk;
+      if (useEpoll) {
+        const ep = yield* sys.epoll_create1(0);
+        yield* sys.epoll_ctl(ep, EPOLL_CTL_ADD, fd, { events: EPOLLIN | EPOLLRDHUP, data: fd });
+        out.r.push(yield* sys.epoll_wait(ep, out.ev, 8, -1));
+      }
+      out.r.push(yield* sys.recv(fd, 1024, 0));
+      out.r.push(yield* sys.recv(fd, 1024, 0));
+    });
+    const peer = new TcpPeer(k, { dport: 80 }).connect(100_000);
+    event(peer);
+    k.runUntilIdle();
+    return out;
+  }
+
+  it("RST: recv returns -ECONNRESET, then 0; epoll reports EPOLLERR | EPOLLHUP; the sock is TCP_CLOSE with SHUTDOWN_MASK", () => {
+    const b = server((p) => p.reset(1_000_000), false);
+    expect(b.r).toEqual([-ECONNRESET, 0]);
+    expect(b.sk!.sk_state).toBe(TCP_CLOSE);
+    expect(b.sk!.sk_shutdown).toBe(SHUTDOWN_MASK);
+    const e = server((p) => p.reset(1_000_000), true);
+    expect(e.r[0]).toBe(1);
+    expect(e.ev[0].events & (EPOLLERR | EPOLLHUP)).toBe(EPOLLERR | EPOLLHUP);
+    expect(e.r[1]).toBe(-ECONNRESET);
+  });
+
+  it("a RST off rcv_nxt is ignored (RFC 5961 challenge ACK): the data before it is still read", () => {
+    const b = server((p) => {
+      p.send(100, 1_000_000);
+      p.k.engine.at(2_000_000, () => { p.snd_nxt -= 50; p.reset(2_000_000); p.snd_nxt += 50; p.close(3_000_000); });
+    }, false);
+    expect(b.r).toEqual([100, 0]);
+  });
+
+  it("half-close (the peer's FIN): EPOLLIN | EPOLLRDHUP, read returns 0, sending is still allowed (no EPOLLHUP)", () => {
+    const e = server((p) => p.shutdownWrite(1_000_000), true);
+    expect(e.r).toEqual([1, 0, 0]);
+    expect(e.ev[0].events & (EPOLLIN | EPOLLRDHUP)).toBe(EPOLLIN | EPOLLRDHUP);
+    expect(e.ev[0].events & (EPOLLHUP | EPOLLERR)).toBe(0);
+    expect(e.sk!.sk_shutdown).toBe(RCV_SHUTDOWN);
   });
 });

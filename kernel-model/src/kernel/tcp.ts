@@ -18,7 +18,7 @@ import { burn, type KGen, type TaskStruct } from "./sched";
 import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
   sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
-  sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
+  sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DEAD, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
   TCP_SYN_SENT, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
   type Proto, type SkBuff, type Sock,
 } from "./sock";
@@ -78,6 +78,17 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
   sk_free(k, sk);
   k.tr?.exit();
   void timeout;
+}
+
+/** tcp_done(sk) (net/ipv4/tcp.c): the connection is over: TCP_CLOSE (unhashed),
+ *  sk_shutdown = SHUTDOWN_MASK, and sk_state_change wakes every waiter. */
+export function tcp_done(k: Kernel, sk: Sock): void {
+  k.tr?.enter("tcp_done", "tcp_done(sk)", "tcp_set_state(sk, TCP_CLOSE); sk->sk_shutdown = SHUTDOWN_MASK");
+  if (sk.inet_daddr) k.hash.ehash.delete(ehashKey(sk.inet_daddr, sk.inet_dport, sk.inet_num)); // sk_prot->unhash
+  sk.sk_state = TCP_CLOSE;
+  sk.sk_shutdown = SHUTDOWN_MASK;
+  if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_state_change(k, sk);
+  k.tr?.exit();
 }
 
 /** tcp_prequeue_process: run the segments softirq left on the prequeue, in process context. */

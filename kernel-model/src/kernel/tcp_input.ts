@@ -12,17 +12,22 @@
 //   tcp_fin, drain the out-of-order queue; out of order -> out_of_order_queue.
 // * tcp_fin: RCV_SHUTDOWN, SOCK_DONE, ESTABLISHED -> CLOSE_WAIT, sk_state_change (wake all).
 // * tcp_rcv_state_process: the listener's SYN (tcp_v4_conn_request).
+// * tcp_reset (a RST at rcv_nxt, via tcp_validate_incoming): sk_err = ECONNRESET (EPIPE after
+//   the peer's FIN, ECONNREFUSED in SYN_SENT), sk_error_report, tcp_done (TCP_CLOSE,
+//   sk_shutdown = SHUTDOWN_MASK, sk_state_change): poll sees POLLERR | POLLHUP | POLLIN | POLLRDHUP.
 //
 // Model vs kernel: no ACK sending, no window, no coalescing (tcp_try_coalesce), no urgent data;
 // a segment over the receive buffer is dropped (the peer retransmits it after an RTO).
 
 import type { Kernel } from "./kernel";
 import {
-  skb_set_owner_r, sock_owned_by_user, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
+  skb_set_owner_r, sock_owned_by_user, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
+  TCP_SYN_SENT,
   type SkBuff, type Sock,
 } from "./sock";
 import { charge } from "./sched";
-import { tcp_sk } from "./tcp";
+import { tcp_done, tcp_sk } from "./tcp";
+import { ECONNREFUSED, ECONNRESET, EPIPE, errnoName } from "./errno";
 import { tcp_v4_conn_request } from "./tcp_ipv4";
 
 /** tcp_rcv_established(sk, skb, th, len). */
@@ -44,11 +49,39 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
     }
     if (!eaten) tcp_queue_rcv(k, sk, skb);
     sk.sk_data_ready(k, sk);
+  } else if (skb.rst) {
+    tcp_validate_incoming(k, sk, skb);
   } else {
     k.tr?.leaf("slow path: tcp_validate_incoming(); tcp_ack(); tcp_data_queue(sk, skb)");
     tcp_data_queue(k, sk, skb);
   }
   k.tr?.exit();
+}
+
+/** tcp_validate_incoming(sk, skb, th, syn_inerr), its RST step (RFC 5961 3.2): a RST exactly at
+ *  rcv_nxt resets the connection; one elsewhere in the window only earns a challenge ACK. */
+function tcp_validate_incoming(k: Kernel, sk: Sock, skb: SkBuff): void {
+  k.tr?.enter("tcp_validate_incoming", "tcp_validate_incoming(sk, skb, th, 1)", "th->rst");
+  if (skb.seq === tcp_sk(sk).rcv_nxt) tcp_reset(k, sk);
+  else k.tr?.leaf("tcp_send_challenge_ack(sk, skb)", "RST not at rcv_nxt: ignored (challenge ACK)");
+  k.tr?.exit();
+}
+
+/** tcp_reset(sk): the peer reset the connection: sk_err by state, sk_error_report, tcp_done. */
+export function tcp_reset(k: Kernel, sk: Sock): void {
+  k.tr?.enter("tcp_reset", "tcp_reset(sk)");
+  try {
+    // We want the right error as BSD sees it (and indeed as we do).
+    if (sk.sk_state === TCP_SYN_SENT) sk.sk_err = ECONNREFUSED;
+    else if (sk.sk_state === TCP_CLOSE_WAIT) sk.sk_err = EPIPE;
+    else if (sk.sk_state === TCP_CLOSE) return;
+    else sk.sk_err = ECONNRESET;
+    k.tr?.leaf(`sk->sk_err = ${errnoName(-sk.sk_err).replace("-", "")}`);
+    if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_error_report(k, sk);
+    tcp_done(k, sk);
+  } finally {
+    k.tr?.exit();
+  }
 }
 
 /** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc, advance rcv_nxt. */
@@ -117,7 +150,8 @@ export function tcp_rcv_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
   if (sk.sk_state === TCP_LISTEN) {
     if (skb.syn) tcp_v4_conn_request(k, sk, skb);
   } else if (sk.sk_state === TCP_CLOSE_WAIT) {
-    // more after FIN: ignored
+    if (skb.rst) tcp_validate_incoming(k, sk, skb); // a RST after the FIN: EPIPE
+    // more data after FIN: ignored
   } else {
     tcp_data_queue(k, sk, skb);
   }
