@@ -7,6 +7,7 @@ import {
   Kernel, runServer, runTrace, sendtoLoUdp, sock_alloc_send_skb, sock_wfree, TX_LINES, walkTrace,
   AF_INET, SOCK_DGRAM, SOCK_STREAM, SOCK_NONBLOCK, MSG_DONTWAIT, SOL_SOCKET, SO_SNDBUF,
   TcpPeer, TCP_CLOSE, SHUTDOWN_MASK, RCV_SHUTDOWN, EPOLLERR, EPOLLHUP, EPOLLRDHUP, ECONNRESET,
+  SHUT_RD, SHUT_WR, SHUT_RDWR, TCP_FIN_WAIT1, EPIPE, ENOTCONN, sock_poll, POLLIN, POLLOUT, POLLHUP, POLLRDHUP,
   EPOLLIN, EPOLLOUT, EPOLL_CTL_ADD, EAGAIN, EBADF, EDESTADDRREQ, EINVAL, ENOTSOCK, EOPNOTSUPP,
   type EpollEvent, type SkBuff, type Socket, type Sock, type TraceNode,
 } from "kernel-model";
@@ -79,7 +80,7 @@ describe("sendto over lo (UDP)", () => {
         yield* sys.sendto(0, 10, 0, 53), yield* sys.write(99, 1), yield* sys.send(tfd, 10),
       ];
     });
-    expect(result).toEqual([-EDESTADDRREQ, -EDESTADDRREQ, -EINVAL, -EBADF, -ENOTSOCK, -EBADF, -EOPNOTSUPP]);
+    expect(result).toEqual([-EDESTADDRREQ, -EDESTADDRREQ, -EINVAL, -EBADF, -ENOTSOCK, -EBADF, -EPIPE]);
   });
 
   it("a datagram to a port nobody has bound is counted as no-socket (ICMP port unreachable) and sendto still succeeds", () => {
@@ -287,5 +288,53 @@ describe("a remote peer that resets or half-closes (tcp_reset, tcp_fin)", () => 
     expect(e.ev[0].events & (EPOLLIN | EPOLLRDHUP)).toBe(EPOLLIN | EPOLLRDHUP);
     expect(e.ev[0].events & (EPOLLHUP | EPOLLERR)).toBe(0);
     expect(e.sk!.sk_shutdown).toBe(RCV_SHUTDOWN);
+  });
+});
+
+describe("shutdown()", () => {
+  it("UDP: SHUT_RD on an unconnected socket is -ENOTCONN but still wakes the blocked reader with EOF; SHUT_RDWR adds POLLHUP", () => {
+    const k = new Kernel();
+    const r: number[] = [];
+    let masks: number[] = [];
+    k.spawn("reader", function* (sys) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
+      yield* sys.bind(fd, 53);
+      k.spawn("closer", function* (sys2) {
+        yield* sys2.compute(100_000);
+        r.push(yield* sys2.shutdown(fd, SHUT_RD));
+        const file = sys2.task.files.fd[fd]!;
+        masks.push(sock_poll(k, file, null));
+        r.push(yield* sys2.shutdown(fd, SHUT_RDWR), yield* sys2.shutdown(fd, 3), yield* sys2.shutdown(99, SHUT_RD));
+        masks.push(sock_poll(k, file, null));
+      }, { thread: sys.task });
+      r.push(yield* sys.recv(fd, 100, 0));
+    });
+    k.runUntilIdle();
+    masks = masks.map((m) => m & (POLLIN | POLLRDHUP | POLLHUP | POLLOUT));
+    expect(r).toEqual([-ENOTCONN, -ENOTCONN, -EINVAL, -EBADF, 0]); // the woken reader runs after the closer
+    expect(masks).toEqual([POLLIN | POLLRDHUP | POLLOUT, POLLIN | POLLRDHUP | POLLHUP | POLLOUT]);
+  });
+
+  it("TCP: SHUT_WR moves ESTABLISHED to FIN_WAIT1, POLLOUT goes away, send() is -EPIPE, reading still works", () => {
+    const k = new Kernel();
+    const r: number[] = [];
+    let mask = -1;
+    let state = -1;
+    k.spawn("server", function* (sys) {
+      const lfd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);
+      yield* sys.bind(lfd, 80);
+      yield* sys.listen(lfd, 8);
+      const fd = yield* sys.accept(lfd);
+      const sk = (sys.task.files.fd[fd]!.private_data as Socket).sk!;
+      r.push(yield* sys.shutdown(fd, SHUT_WR));
+      state = sk.sk_state;
+      mask = sock_poll(k, sys.task.files.fd[fd]!, null);
+      r.push(yield* sys.send(fd, 10), yield* sys.recv(fd, 100, 0));
+    });
+    new TcpPeer(k, { dport: 80 }).connect(100_000).send(100, 1_000_000);
+    k.runUntilIdle();
+    expect(r).toEqual([0, -EPIPE, 100]);
+    expect(state).toBe(TCP_FIN_WAIT1);
+    expect(mask & POLLOUT).toBe(0);
   });
 });

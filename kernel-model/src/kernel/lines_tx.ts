@@ -20,6 +20,7 @@ export const TX_LINES: Readonly<Record<string, string>> = {
   "inet_sendmsg": "net/ipv4/af_inet.c:729",
   "inet_autobind": "net/ipv4/af_inet.c:174",
   "udp_sendmsg": "net/ipv4/udp.c:954",
+  "tcp_sendmsg": "net/ipv4/tcp.c:1076",
   "udp_send_skb": "net/ipv4/udp.c:874",
   "ip_make_skb": "net/ipv4/ip_output.c:1483",
   "__ip_append_data": "net/ipv4/ip_output.c:861",

@@ -19,10 +19,14 @@ import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, 
 import {
   sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
   sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DEAD, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
-  TCP_SYN_SENT, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
+  TCP_SYN_SENT, TCP_SYN_RECV, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_LAST_ACK,
+  POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
   type Proto, type SkBuff, type Sock,
 } from "./sock";
 import { inet_release, inet_recvmsg, inet_bind, inet_listen, inet_accept } from "./af_inet";
+import { inet_sendmsg, inet_shutdown } from "./af_inet_send";
+import { tcp_sendmsg } from "./tcp_send";
+import type { SendMsghdr } from "./socket_send";
 import { tcp_v4_do_rcv } from "./tcp_ipv4";
 import { sock_poll_wait } from "./poll";
 import { inet_csk_accept } from "./inet_connection_sock";
@@ -88,6 +92,19 @@ export function tcp_done(k: Kernel, sk: Sock): void {
   sk.sk_state = TCP_CLOSE;
   sk.sk_shutdown = SHUTDOWN_MASK;
   if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_state_change(k, sk);
+  k.tr?.exit();
+}
+
+/** tcp_shutdown(sk, how): SEND_SHUTDOWN in ESTABLISHED/SYN_RECV/CLOSE_WAIT moves to
+ *  FIN_WAIT1 / LAST_ACK (tcp_close_state) and sends a FIN (tcp_send_fin). */
+export function tcp_shutdown(k: Kernel, sk: Sock, how: number): void {
+  k.tr?.enter("tcp_shutdown", "sk->sk_prot->shutdown(sk, how) = tcp_shutdown(sk, how)");
+  if (how & SEND_SHUTDOWN && (sk.sk_state === TCP_ESTABLISHED || sk.sk_state === TCP_SYN_RECV || sk.sk_state === TCP_CLOSE_WAIT)) {
+    const next = sk.sk_state === TCP_CLOSE_WAIT ? TCP_LAST_ACK : TCP_FIN_WAIT1; // new_state[]: | TCP_ACTION_FIN
+    sk.sk_state = next; // tcp_close_state -> tcp_set_state
+    // MODEL: the FIN would leave on eth0 for a remote peer; the model does not transmit on the wire
+    k.tr?.leaf("tcp_send_fin(sk)", `${next === TCP_LAST_ACK ? "CLOSE_WAIT -> LAST_ACK" : "-> FIN_WAIT1"}: FIN to the peer (not modelled on the wire)`, "tcp_send_fin");
+  }
   k.tr?.exit();
 }
 
@@ -272,6 +289,10 @@ export const tcp_prot: Proto = {
   recvmsg: tcp_recvmsg,
   backlog_rcv: tcp_v4_do_rcv,
   accept: inet_csk_accept,
+  shutdown: tcp_shutdown,
+  // called through a closure: tcp_send.ts imports sock.ts, which this file's users load first
+  sendmsg: (k: Kernel, sk: Sock, msg: SendMsghdr, size: number) => tcp_sendmsg(k, sk, msg, size),
+  no_autobind: true,
 };
 
 export const inet_stream_ops: ProtoOps = {
@@ -283,4 +304,6 @@ export const inet_stream_ops: ProtoOps = {
   accept: inet_accept,
   poll: tcp_poll,
   recvmsg: inet_recvmsg,
+  shutdown: (k: Kernel, sock: Socket, how: number) => inet_shutdown(k, sock, how),
+  sendmsg: (k: Kernel, sock: Socket, msg: SendMsghdr, size: number) => inet_sendmsg(k, sock, msg, size),
 };

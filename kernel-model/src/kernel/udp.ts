@@ -23,7 +23,7 @@ import { inet_release, inet_recvmsg, inet_bind } from "./af_inet";
 import { __skb_recv_datagram, datagram_poll, skb_free_datagram_locked } from "./datagram";
 import type { File, PollTable } from "./fs";
 import { udp_sendmsg } from "./udp_send";
-import { inet_sendmsg } from "./af_inet_send";
+import { inet_sendmsg, inet_shutdown } from "./af_inet_send";
 import type { SendMsghdr } from "./socket_send";
 
 /** udp_lib_close -> sk_common_release: unhash and free. */
@@ -140,4 +140,5 @@ export const inet_dgram_ops: ProtoOps = {
   poll: udp_poll,
   recvmsg: inet_recvmsg,
   sendmsg: (k: Kernel, sock: Socket, msg: SendMsghdr, size: number) => inet_sendmsg(k, sock, msg, size),
+  shutdown: (k: Kernel, sock: Socket, how: number) => inet_shutdown(k, sock, how),
 };
