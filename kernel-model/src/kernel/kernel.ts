@@ -4,7 +4,8 @@
 //
 // Interface:
 // * new Kernel({cpus, seed, costs, trace}) boots: per-CPU run queues with idle tasks,
-//   sock_register(&inet_family_ops) (inet_init), ksoftirqd/N when softirq.ts is loaded.
+//   sock_register(&inet_family_ops) (inet_init), eth0 (dev.ts) and lo (loopback.ts),
+//   ksoftirqd/N when softirq.ts is loaded.
 // * k.spawn(comm, function* (sys) {...}) creates a task whose program yields syscalls:
 //   `const fd = yield* sys.socket(AF_INET, SOCK_STREAM, 0)`. It starts runnable.
 // * k.run(ns) advances simulated time by ns; k.runUntilIdle() until nothing is left to do.

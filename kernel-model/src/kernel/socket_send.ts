@@ -59,9 +59,9 @@ export function* sock_sendmsg(k: Kernel, sock: Socket, msg: SendMsghdr): KGen<nu
 }
 
 /** SYSCALL_DEFINE6(sendto, fd, buff, len, flags, addr, addr_len); send() passes addr = NULL. */
-export function* SYSC_sendto(k: Kernel, fd: number, len: number, flags: number, addr: SockaddrIn | null, meta: SendMeta = {}, name = "SYSC_sendto"): KGen<number> {
+export function* SYSC_sendto(k: Kernel, fd: number, len: number, flags: number, addr: SockaddrIn | null, meta: SendMeta = {}): KGen<number> {
   const a = addr ? `{AF_INET, ${addr.sin_addr}:${addr.sin_port}}` : "NULL";
-  k.tr?.enter(name, `${name}(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)}, ${a})`);
+  k.tr?.enter("SYSC_sendto", `SYSC_sendto(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)}, ${a})`);
   try {
     if (!(len >= 0 && Number.isInteger(len))) return -EINVAL; // import_single_range
     const sock = sockfd_lookup_light(k, fd);
@@ -69,6 +69,16 @@ export function* SYSC_sendto(k: Kernel, fd: number, len: number, flags: number, 
     if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
     const msg: SendMsghdr = { msg_name: addr, msg_flags: flags, count: len, msgId: meta.msgId ?? -1, tstamp: k.now };
     return yield* sock_sendmsg(k, sock, msg);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE4(send, fd, buff, len, flags): return sys_sendto(fd, buff, len, flags, NULL, 0). */
+export function* SYSC_send(k: Kernel, fd: number, len: number, flags: number, meta: SendMeta = {}): KGen<number> {
+  k.tr?.enter("SYSC_send", `SYSC_send(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)})`);
+  try {
+    return yield* SYSC_sendto(k, fd, len, flags, null, meta);
   } finally {
     k.tr?.exit();
   }

@@ -11,6 +11,9 @@
 //   MAX_SOFTIRQ_RESTART (10) times and MAX_SOFTIRQ_TIME (2 ms), and not if need_resched;
 //   then leaves the rest to ksoftirqd/N (wakeup_softirqd), a real task that competes for the CPU.
 //
+// * rcu_read_lock_bh / rcu_read_unlock_bh (the transmit path): the outermost re-enable runs
+//   pending softirqs in the current task's context (do_softirq); their time is softirq time.
+//
 // Model vs kernel: the book says softirqs are "handled by ksoftirqd"; in 4.6 they normally run
 // in irq_exit and ksoftirqd only takes over past the limits above (reference §0.2 item 4).
 // No threadirqs, no softirqs raised outside interrupt context except from ksoftirqd itself.

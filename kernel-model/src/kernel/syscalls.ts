@@ -16,7 +16,7 @@
 import type { Kernel } from "./kernel";
 import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_write, SYSC_fcntl, type IovIter } from "./fs";
-import { SYSC_sendto, SYSC_shutdown, type SendMeta } from "./socket_send";
+import { SYSC_send, SYSC_sendto, SYSC_shutdown, type SendMeta } from "./socket_send";
 import type { SkBuff } from "./sock";
 import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
@@ -144,7 +144,7 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     sendto: (fd, len, flags, port, meta) =>
       syscall(k, p, `sendto(${fd}, buf, ${len}, ${flags}, {AF_INET, 127.0.0.1:${port}}, 16)`,
         () => SYSC_sendto(k, fd, len, flags, { sin_addr: "127.0.0.1", sin_port: port }, meta)),
-    send: (fd, len, flags = 0, meta) => syscall(k, p, `send(${fd}, buf, ${len}, ${flags})`, () => SYSC_sendto(k, fd, len, flags, null, meta, "SYSC_send")),
+    send: (fd, len, flags = 0, meta) => syscall(k, p, `send(${fd}, buf, ${len}, ${flags})`, () => SYSC_send(k, fd, len, flags, meta)),
     shutdown: (fd, how) => syscall(k, p, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () { return SYSC_shutdown(k, fd, how); }),
     write: (fd, count) => syscall(k, p, `write(${fd}, buf, ${count})`, () => SYSC_write(k, fd, count)),
     clock_nanosleep_abs: (until) => syscall(k, p, `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, {${until} ns}, NULL)`, () => hrtimer_nanosleep(k, until)),
