@@ -18,7 +18,16 @@ import type { SendMsghdr } from "./socket_send";
 import { EAGAIN, EINVAL, ENOTCONN, EOPNOTSUPP } from "./errno";
 import { udp_prot } from "./udp";
 import { lock_sock, release_sock, SHUTDOWN_MASK, RCV_SHUTDOWN, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT } from "./sock";
-import { SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING } from "./socket";
+import { SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING, SS_UNCONNECTED } from "./socket";
+import type { SockaddrIn } from "./socket_send";
+import { TASK_INTERRUPTIBLE } from "./sched";
+import { DEFINE_WAIT, finish_wait, prepare_to_wait } from "./wait";
+import { schedule_timeout } from "./timer";
+import { bhEnablePoint } from "./softirq";
+import { sk_sleep, sock_error, sock_intr_errno, TCP_ESTABLISHED, TCP_SYN_RECV } from "./sock";
+import { sock_sndtimeo } from "./sock_wmem";
+import { O_NONBLOCK } from "./fs";
+import { EALREADY, ECONNABORTED, EINPROGRESS, EISCONN } from "./errno";
 
 /** shutdown(2)'s how (include/linux/net.h). */
 export const SHUT_RD = 0;
@@ -74,6 +83,92 @@ export function inet_autobind(k: Kernel, sk: Sock): number {
     }
     return -EAGAIN;
   } finally {
+    k.tr?.exit();
+  }
+}
+
+/** inet_dgram_connect -> ip4_datagram_connect: a UDP socket gets a default destination (send()
+ *  then needs no address) and TCP_ESTABLISHED; port 0 -> -EINVAL. */
+export function* inet_dgram_connect(k: Kernel, sock: Socket, addr: SockaddrIn, flags: number): KGen<number> {
+  k.tr?.enter("inet_dgram_connect", "sock->ops->connect(sock, uaddr, addr_len, flags) = inet_dgram_connect(sock, uaddr, addr_len, flags)");
+  try {
+    const sk = sock.sk!;
+    if (!sk.inet_num && inet_autobind(k, sk)) return -EAGAIN;
+    k.tr?.enter("ip4_datagram_connect", "sk->sk_prot->connect(sk, uaddr, addr_len) = ip4_datagram_connect(sk, uaddr, addr_len)");
+    try {
+      if (addr.sin_port === 0) return -EINVAL; // the model has no AF_UNSPEC disconnect
+      sk.inet_daddr = addr.sin_addr;
+      sk.inet_dport = addr.sin_port;
+      sk.sk_state = TCP_ESTABLISHED;
+      k.tr?.leaf(`inet->inet_daddr = ${addr.sin_addr}; inet->inet_dport = ${addr.sin_port}; sk->sk_state = TCP_ESTABLISHED`);
+      return 0;
+    } finally {
+      k.tr?.exit();
+    }
+  } finally {
+    k.tr?.exit();
+    void flags;
+  }
+}
+
+/** inet_wait_for_connect(sk, timeo, writebias): sleep until the handshake is over. */
+function* inet_wait_for_connect(k: Kernel, sk: Sock, timeo: number): KGen<number> {
+  k.tr?.enter("inet_wait_for_connect", "inet_wait_for_connect(sk, timeo, 0)");
+  const wait = DEFINE_WAIT(k);
+  prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
+  while (sk.sk_state === TCP_SYN_SENT || sk.sk_state === TCP_SYN_RECV) {
+    release_sock(k, sk); // the SYN-ACK may be waiting in sk_backlog: ESTABLISHED, our ACK queued
+    yield* bhEnablePoint(k); // ... and sent to the listener here
+    timeo = yield* schedule_timeout(k, timeo);
+    lock_sock(k, sk);
+    if (k.current.sigpending || !timeo) break;
+    prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
+  }
+  finish_wait(k, sk_sleep(sk), wait);
+  k.tr?.exit();
+  return timeo;
+}
+
+/** inet_stream_connect -> __inet_stream_connect(sock, uaddr, addr_len, flags), under lock_sock. */
+export function* inet_stream_connect(k: Kernel, sock: Socket, addr: SockaddrIn, flags: number): KGen<number> {
+  k.tr?.enter("inet_stream_connect", "sock->ops->connect(sock, uaddr, addr_len, flags) = inet_stream_connect(sock, uaddr, addr_len, flags)");
+  const sk = sock.sk!;
+  lock_sock(k, sk);
+  let err = 0;
+  try {
+    k.tr?.enter("__inet_stream_connect", "__inet_stream_connect(sock, uaddr, addr_len, flags)");
+    try {
+      if (sock.state === SS_CONNECTED) return (err = -EISCONN);
+      if (sock.state === SS_CONNECTING) err = -EALREADY;
+      else if (sock.state === SS_UNCONNECTED) {
+        if (sk.sk_state !== TCP_CLOSE) return (err = -EISCONN);
+        const connect = sk.sk_prot.connect as (k: Kernel, sk: Sock, port: number) => KGen<number>;
+        err = yield* connect(k, sk, addr.sin_port);
+        if (err < 0) return err;
+        sock.state = SS_CONNECTING;
+        err = -EINPROGRESS;
+      } else return (err = -EINVAL);
+      const timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
+      if (sk.sk_state === TCP_SYN_SENT || sk.sk_state === TCP_SYN_RECV) {
+        if (!timeo) return err; // -EINPROGRESS (O_NONBLOCK)
+        if (yield* inet_wait_for_connect(k, sk, timeo)) {
+          // woken by the handshake's end (or a signal)
+        } else return err;
+        if (k.current.sigpending) return (err = sock_intr_errno(timeo));
+      }
+      if (sk.sk_state === TCP_CLOSE) {
+        err = sock_error(sk) || -ECONNABORTED; // sock_error
+        sock.state = SS_UNCONNECTED;
+        return err;
+      }
+      sock.state = SS_CONNECTED;
+      return (err = 0);
+    } finally {
+      k.tr?.exit();
+    }
+  } finally {
+    release_sock(k, sk);
+    yield* bhEnablePoint(k);
     k.tr?.exit();
   }
 }

@@ -84,6 +84,21 @@ export function* SYSC_send(k: Kernel, fd: number, len: number, flags: number, me
   }
 }
 
+/** SYSCALL_DEFINE3(connect, fd, uservaddr, addrlen) -> sock->ops->connect(sock, addr, len,
+ *  sock->file->f_flags). The address is a port on 127.0.0.1 (the model's one route: lo). */
+export function* SYSC_connect(k: Kernel, fd: number, addr: SockaddrIn): KGen<number> {
+  k.tr?.enter("SYSC_connect", `SYSC_connect(fd = ${fd}, {AF_INET, ${addr.sin_addr}:${addr.sin_port}}, 16)`);
+  try {
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    const connect = sock.ops?.connect as ((k: Kernel, s: Socket, a: SockaddrIn, flags: number) => KGen<number>) | undefined;
+    if (typeof connect !== "function") return -EOPNOTSUPP;
+    return yield* connect(k, sock, addr, sock.file!.f_flags);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
 /** SYSCALL_DEFINE2(shutdown, fd, how) -> sock->ops->shutdown (inet_shutdown). */
 export function SYSC_shutdown(k: Kernel, fd: number, how: number): number {
   k.tr?.enter("SYSC_shutdown", `SYSC_shutdown(fd = ${fd}, how = ${how})`);

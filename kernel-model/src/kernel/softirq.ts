@@ -167,3 +167,14 @@ export function* do_softirq(k: Kernel, rq: Rq): KGen<void> {
   }
   k.tr?.exit();
 }
+
+/** A bottom-half enable in process context after TCP processing ran with BHs off:
+ *  release_sock's spin_unlock_bh, local_bh_enable after tcp_prequeue_process. What that
+ *  processing raised (segments it sent over lo sit on this CPU's backlog) runs here. */
+export function* bhEnablePoint(k: Kernel): KGen<void> {
+  const rq = k.cpu;
+  if (!rq || rq.bh_disable_cnt || rq.in_softirq || rq.irqs.length > 0 || !rq.softirq_pending) return;
+  k.tr?.enter("local_bh_enable", "local_bh_enable()", "spin_unlock_bh / local_bh_enable after TCP work with BHs off");
+  yield* do_softirq(k, rq);
+  k.tr?.exit();
+}
