@@ -228,6 +228,21 @@ describe("traces and source lines", () => {
     for (const n of calls) if (TX_LINES[n.fn]) expect(n.loc).toBe(TX_LINES[n.fn]);
   });
 
+  it("send-lo-tcp: the reader runs TCP in its own context (prequeue), sends the ACK, and the sender's tcp_ack runs there too", () => {
+    const { roots } = runTrace("send-lo-tcp");
+    expect(roots.map((r) => r.text.split("(")[0])).toEqual(["send", "read"]);
+    const [send, read] = roots;
+    expect(walkTrace([send]).some((n) => n.fn === "tcp_prequeue")).toBe(true);
+    const ack = walkTrace([read]).filter((n) => n.fn === "tcp_ack");
+    expect(ack.length).toBe(1);
+    expect(ack[0].ctx).toBe(read.ctx);
+    expect(walkTrace([read]).map((n) => n.fn).filter((f) => ["tcp_prequeue_process", "tcp_send_ack", "local_bh_enable", "tcp_ack"].includes(f)))
+      .toEqual(["tcp_prequeue_process", "tcp_send_ack", "local_bh_enable", "tcp_ack"]);
+    const calls = walkTrace(roots).filter((n) => n.fn && TX_LINES[n.fn]);
+    for (const n of calls) expect(n.loc).toBe(TX_LINES[n.fn]);
+    expect(runTrace("connect-lo-tcp").roots[0].text).toMatch(/^connect\(3, \{AF_INET, 127\.0\.0\.1:80\}, 16\) = 0/);
+  });
+
   it("TX_LINES names the function at that line, for every file in the shared 4.6.2 tree", () => {
     const root = `${__dirname}/../../../shared/linux-4.6.2`;
     const alt = "/work/shared/linux-4.6.2";

@@ -11,7 +11,8 @@
 // * tcp_poll: the readiness mask epoll and poll() see.
 //
 // Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
-// data or MSG_PEEK; ACKs and window updates are not sent (no tcp_cleanup_rbuf).
+// data or MSG_PEEK; no window updates (no tcp_cleanup_rbuf). ACKs are sent only on connections
+// over lo (tcp_output.ts), never to remote peers behind eth0.
 
 import type { Kernel } from "./kernel";
 import { burn, type KGen, type TaskStruct } from "./sched";

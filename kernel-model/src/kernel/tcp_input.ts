@@ -16,8 +16,13 @@
 //   the peer's FIN, ECONNREFUSED in SYN_SENT), sk_error_report, tcp_done (TCP_CLOSE,
 //   sk_shutdown = SHUTDOWN_MASK, sk_state_change): poll sees POLLERR | POLLHUP | POLLIN | POLLRDHUP.
 //
-// Model vs kernel: no ACK sending, no window, no coalescing (tcp_try_coalesce), no urgent data;
-// a segment over the receive buffer is dropped (the peer retransmits it after an RTO).
+// * tcp_ack (segments of the model's own TCP over lo carry ack_seq): tcp_clean_rtx_queue,
+//   tcp_data_snd_check; tcp_rcv_synsent_state_process -> tcp_finish_connect for connect().
+//
+// Model vs kernel: ACKs are sent at once for every segment, and only over lo; no window, no
+// coalescing (tcp_try_coalesce), no urgent data; a segment over the receive buffer is dropped
+// (a remote peer retransmits it after an RTO; over lo it is lost: the model has no receive
+// window to stop the sender first).
 
 import type { Kernel } from "./kernel";
 import {

@@ -13,8 +13,9 @@
 //   the ACK -> tcp_check_req -> tcp_v4_syn_recv_sock (child cloned from the listener, inherits
 //   sk_data_ready) -> accept queue -> tcp_child_process -> listener's sk_data_ready.
 //
-// Model vs kernel: no checksums, options, timestamps, SYN cookies or TIME_WAIT; the SYN-ACK is
-// not a real frame: the peer is told when it leaves.
+// Model vs kernel: no checksums, options, timestamps, SYN cookies or TIME_WAIT; the SYN-ACK to
+// a remote peer is not a real frame: the peer is told when it leaves. A local client (over lo)
+// gets a real SYN-ACK (tcp_v4_send_synack, tcp_output.ts).
 
 import { tcp_v4_send_synack } from "./tcp_output";
 import type { Kernel } from "./kernel";

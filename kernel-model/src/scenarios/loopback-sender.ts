@@ -13,7 +13,8 @@
 //   the probe's --wait auto does: clock_nanosleep(TIMER_ABSTIME) when the gap is at least
 //   50 µs, a busy loop on the clock (user time) below that. Without times: back to back.
 //
-// Model vs kernel: the sender's own work between two sends (the probe's clock_gettime and loop)
+// Model vs kernel: TCP is sent as the probe sets it up (TCP_NODELAY) with the simplifications of
+// tcp_output.ts (fixed cwnd 10, every segment ACKed at once). The sender's own work between two sends (the probe's clock_gettime and loop)
 // is `perMsgUserNs` of user time (default 100 ns).
 
 import type { Kernel } from "../kernel/kernel";
