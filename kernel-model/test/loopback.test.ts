@@ -12,6 +12,7 @@ import {
   type EpollEvent, type SkBuff, type Socket, type Sock, type TraceNode,
 } from "kernel-model";
 import { runApp } from "./helpers";
+import { main } from "../src/cli";
 
 function preorder(n: TraceNode, out: TraceNode[] = []): TraceNode[] {
   out.push(n);
@@ -454,5 +455,41 @@ describe("TCP over lo: connect, send, ACKs, the send buffer", () => {
     expect(out.sent).toEqual(Array(20).fill(1000));
     expect(out.got).toBe(20_000);
     expect(k.tasks.find((t) => t.comm === "client")!.nvcsw).toBeGreaterThan(0);
+  });
+});
+
+describe("kernel-model run --sender loopback", () => {
+  function cli(...args: string[]) {
+    let out = "";
+    const errs: string[] = [];
+    const w = process.stderr.write;
+    process.stderr.write = ((m: string) => { errs.push(String(m)); return true; }) as typeof process.stderr.write;
+    try {
+      const code = main(args, (t) => { out += t; });
+      return { code, out, err: errs.join("") };
+    } finally {
+      process.stderr.write = w;
+    }
+  }
+
+  it("runs the loopback experiment (UDP and TCP), back to back by default, and echoes the sender", () => {
+    for (const proto of ["udp", "tcp"]) {
+      const r = cli("run", "--model", "blocking", "--proto", proto, "--conns", "10", "--msgs", "300", "--cpus", "2", "--sender", "loopback", "--json");
+      expect(r.code, r.err).toBe(0);
+      const s = JSON.parse(r.out);
+      expect(s.delivered).toBe(300);
+      expect(s.dropped).toBe(0);
+      expect(r.err).toMatch(/sender loopback \(cpu 0\).*rate back-to-back/);
+    }
+  });
+
+  it("--rate paces it; --sender-cpu outside the machine is a one-line error naming the flag, exit 2", () => {
+    const r = cli("run", "--model", "blocking", "--proto", "udp", "--conns", "5", "--msgs", "100", "--cpus", "2", "--sender", "loopback", "--rate", "10000", "--pattern", "fixed", "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).simNs).toBeGreaterThan(9_800_000); // 100 messages 100 µs apart
+    const bad = cli("run", "--model", "blocking", "--proto", "udp", "--conns", "5", "--msgs", "100", "--cpus", "2", "--sender", "loopback", "--sender-cpu", "2");
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim().split("\n").pop()).toMatch(/--sender-cpu/);
+    expect(cli("run", "--model", "blocking", "--conns", "5", "--msgs", "10", "--sender", "nobody").code).toBe(2);
   });
 });
