@@ -3,7 +3,10 @@
 //
 // Interface:
 // * DEFAULT_COSTS: the defaults below; makeCosts(partial) overrides some of them.
-// * A probe of the real kernel (npm run probe) can supply ctxSwitch, syscall and wakeup.
+// * A probe of the real kernel (npm run probe) can supply ctxSwitch, syscall, wakeup, ipi and
+//   idleExit (scenarios/calibrate.ts: costsFromProbe).
+// * ipi and idleExit are latencies, not CPU time: nobody burns them. They delay the moment the
+//   woken task's CPU notices the reschedule (sched.ts: resched_curr's remote path).
 //
 // Model vs kernel: a real kernel's costs vary with cache state, CPU frequency and load; the
 // model charges a fixed number of ns per step. Sources are reference/kernel-ch3.md §6 unless
@@ -41,6 +44,12 @@ export interface Costs {
   epollEvent: number;
   /** ep_poll_callback in softirq (adds the epitem to rdllist, wakes ep->wq). */
   epollCallback: number;
+  /** The reschedule IPI's delivery, waker -> target CPU (resched_curr -> smp_send_reschedule ->
+   *  scheduler_ipi). A latency: the target's schedule() starts this much later. */
+  ipi: number;
+  /** Leaving the idle state (HLT, mwait; in a VM a VM exit and the host rescheduling the vCPU)
+   *  when the IPI finds its target CPU idle. A latency on top of ipi. */
+  idleExit: number;
 }
 
 export const DEFAULT_COSTS: Readonly<Costs> = {
@@ -59,6 +68,14 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   epollWait: 300, // model estimate
   epollEvent: 100, // model estimate: one tcp_poll + two __put_user
   epollCallback: 200, // model estimate
+  // The two below are this repository's probe reference (scripts/probe/reference.json, 2 vCPUs,
+  // Firecracker VM, Linux 6.18, 2026-12-01): a thread woken on the other, busy CPU waits for the
+  // IPI (cross busy p50 minus same-CPU p50); on the other, idle CPU it also waits for the vCPU to
+  // leave HLT (cross idle p50 minus cross busy p50; the whole cross-CPU wakeup is about 21 µs).
+  // Bare metal is faster (an IPI in about 1 µs, C1 exit in a few µs, deep C-states 100 µs and
+  // more): calibrate with the probe (`--calibrate PROBE.json`).
+  ipi: 4000,
+  idleExit: 14000,
 };
 
 /** Defaults with some fields replaced, e.g. from a probe calibration. */
