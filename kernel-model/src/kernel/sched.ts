@@ -393,7 +393,10 @@ function check_preempt_curr(k: Kernel, rq: Rq, p: TaskStruct): void {
 export function resched_curr(k: Kernel, rq: Rq): void {
   if (rq.need_resched) return;
   rq.need_resched = true;
-  if (k.cpu !== rq) k.engine.at(k.now + ipiDelay(k, rq), reschedIpi, { k, rq });
+  if (k.cpu === rq) return;
+  // From another CPU: the IPI's latency. From no CPU (a timer firing, a test's event): the model's
+  // timers are local to the sleeper's CPU and free, so no IPI and no delay.
+  k.engine.at(k.cpu ? k.now + ipiDelay(k, rq) : k.now, reschedIpi, { k, rq });
 }
 
 /** How long a reschedule IPI sent now takes to make rq's CPU run schedule(): the delivery, and the
