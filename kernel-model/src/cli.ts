@@ -52,7 +52,9 @@ function buildProgram(out: (s: string) => void): Command {
     .addOption(new Option("--model <model>", "blocking: a thread per connection in read(); epoll: epoll_wait + non-blocking reads").choices(["blocking", "epoll"]).makeOptionMandatory())
     .requiredOption("--conns <n>", "connections", intArg("--conns", 1, 1_000_000))
     .requiredOption("--msgs <m>", "messages in total", intArg("--msgs", 1, 100_000_000))
-    .option("--rate <pps>", "messages per second over all connections", intArg("--rate", 1, 1e9), 10_000)
+    .option("--rate <pps>", "messages per second over all connections (default 10000; --sender loopback: back to back)", intArg("--rate", 1, 1e9))
+    .addOption(new Option("--sender <who>", "remote: hosts behind eth0 at an open-loop rate; loopback: a sender task on this machine over lo, as the probe (UDP)").choices(["remote", "loopback"]).default("remote"))
+    .option("--sender-cpu <c>", "--sender loopback: the sender's CPU", intArg("--sender-cpu", 0, 63), 0)
     .option("--cpus <c>", "CPUs", intArg("--cpus", 1, 64), 1)
     .option("--seed <s>", "seed of every random choice", intArg("--seed", -2147483648, 2147483647), 1)
     .addOption(new Option("--proto <proto>", "transport").choices(["tcp", "udp"]).default("tcp"))
@@ -66,26 +68,34 @@ function buildProgram(out: (s: string) => void): Command {
     .option("--json", "the summary as JSON: every parameter, the keys of the command-line contract, and `complete` (false when messages were lost)")
     .action((opts: Record<string, unknown>) => {
       const cal = opts.calibrate ? calibration(opts.calibrate as string) : null;
+      const sender = opts.sender as "remote" | "loopback";
+      if (sender === "loopback" && opts.proto !== "udp") {
+        throw new CommanderError(2, "kernel-model.sender", "--sender loopback needs --proto udp (TCP over lo is not modelled yet)");
+      }
+      if (sender === "loopback" && (opts.senderCpu as number) >= (opts.cpus as number)) {
+        throw new CommanderError(2, "kernel-model.sender-cpu", `--sender-cpu must be below --cpus (${opts.cpus as number}), got ${opts.senderCpu as number}`);
+      }
+      const rate = opts.rate === undefined ? (sender === "remote" ? 10_000 : undefined) : (opts.rate as number);
       const o: ServerOptions = {
         model: opts.model as "blocking" | "epoll", proto: opts.proto as "tcp" | "udp", conns: opts.conns as number,
-        msgs: opts.msgs as number, rate: opts.rate as number, cpus: opts.cpus as number, seed: opts.seed as number,
+        msgs: opts.msgs as number, rate, sender, senderCpu: opts.senderCpu as number, cpus: opts.cpus as number, seed: opts.seed as number,
         pattern: opts.pattern as ServerOptions["pattern"], burst: opts.burst as number, msgSize: opts.size as number,
         work: opts.work as number, epollThreads: opts.threads as number, et: Boolean(opts.et),
         ...(cal ? { costs: cal.costs } : {}),
       };
       // what a saved result needs to be repeated: every parameter, the costs and where they came from
-      const sender = (opts.sender as string | undefined) ?? "remote";
       const params = {
-        seed: o.seed, rate: o.rate, pattern: o.pattern, ...(o.pattern === "burst" ? { burst: o.burst } : {}), proto: o.proto,
-        cpus: o.cpus, sender, size: o.msgSize, work: o.work,
+        seed: o.seed, rate: o.rate ?? "back-to-back", pattern: o.pattern, ...(o.pattern === "burst" ? { burst: o.burst } : {}), proto: o.proto,
+        cpus: o.cpus, sender, ...(sender === "loopback" ? { senderCpu: o.senderCpu } : {}), size: o.msgSize, work: o.work,
         ...(o.model === "epoll" ? { threads: o.epollThreads, et: o.et } : {}),
         costsSource: cal ? cal.file : "defaults (kernel-model/src/kernel/costs.ts)",
       };
       const err = (s: string) => process.stderr.write(s);
       // OSTEP habit: the parameters first, so the run can be repeated
-      err(`ARG model ${o.model}  proto ${o.proto}  conns ${o.conns}  msgs ${o.msgs}  rate ${o.rate}/s  pattern ${o.pattern}` +
+      err(`ARG model ${o.model}  proto ${o.proto}  sender ${sender}${sender === "loopback" ? ` (cpu ${o.senderCpu})` : ""}  conns ${o.conns}  msgs ${o.msgs}` +
+        `  rate ${o.rate === undefined ? "back-to-back" : `${o.rate}/s  pattern ${o.pattern}`}` +
         `${o.pattern === "burst" ? ` burst ${o.burst}` : ""}  size ${o.msgSize}  work ${o.work}ns  cpus ${o.cpus}  seed ${o.seed}` +
-        `${o.model === "epoll" ? `  threads ${o.epollThreads}  ${o.et ? "ET" : "LT"}` : ""}  sender ${sender}  costs ${cal ? cal.file : "defaults"}\n`);
+        `${o.model === "epoll" ? `  threads ${o.epollThreads}  ${o.et ? "ET" : "LT"}` : ""}  costs ${cal ? cal.file : "defaults"}\n`);
       const t0 = Date.now();
       const tty = Boolean(process.stderr.isTTY);
       o.onProgress = (done, total) => {

@@ -44,6 +44,12 @@ export interface Costs {
   epollEvent: number;
   /** ep_poll_callback in softirq (adds the epitem to rdllist, wakes ep->wq). */
   epollCallback: number;
+  /** The protocol's sendmsg excluding the copy (udp_sendmsg: route, ip_make_skb, headers). */
+  sendmsg: number;
+  /** Per packet on the way down: ip_local_out -> ip_output -> dev_queue_xmit -> loopback_xmit -> netif_rx. */
+  txPacket: number;
+  /** Per packet in process_backlog (__netif_receive_skb -> ip_rcv), the loopback receive: no driver. */
+  backlogPacket: number;
   /** The reschedule IPI's delivery, waker -> target CPU (resched_curr -> smp_send_reschedule ->
    *  scheduler_ipi). A latency: the target's schedule() starts this much later. */
   ipi: number;
@@ -68,6 +74,9 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   epollWait: 300, // model estimate
   epollEvent: 100, // model estimate: one tcp_poll + two __put_user
   epollCallback: 200, // model estimate
+  sendmsg: 500, // model estimate
+  txPacket: 700, // model estimate
+  backlogPacket: 800, // model estimate: rxPacket without igb_clean_rx_irq's descriptor and skb build
   // The two below are this repository's probe reference (scripts/probe/reference.json, 2 vCPUs,
   // Firecracker VM, Linux 6.18, 2026-12-01): a thread woken on the other, busy CPU waits for the
   // IPI (cross busy p50 minus same-CPU p50); on the other, idle CPU it also waits for the vCPU to

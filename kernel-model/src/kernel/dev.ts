@@ -20,6 +20,7 @@ import type { Kernel } from "./kernel";
 import { burn, cpuInterrupt, type IrqFrame, type KGen, type Rq } from "./sched";
 import { __raise_softirq_irqoff, irq_exit, open_softirq, NET_RX_SOFTIRQ } from "./softirq";
 import { ip_rcv } from "./ip_input";
+import { process_backlog, weight_p } from "./dev_xmit";
 import type { SkBuff } from "./sock";
 
 /** HZ of the modelled kernel (CONFIG_HZ_250, the common distribution setting). */
@@ -35,7 +36,8 @@ export interface NapiStruct {
   /** NAPI_STATE_SCHED: on some CPU's poll_list (or being polled). */
   sched: boolean;
   weight: number;
-  ring: RxRing;
+  /** The RX queue an igb NAPI cleans; null for a CPU's backlog NAPI (process_backlog). */
+  ring: RxRing | null;
   poll: (k: Kernel, n: NapiStruct, budget: number) => KGen<number>;
 }
 
@@ -55,10 +57,17 @@ export interface RxRing {
   rx_missed: number;
 }
 
-/** struct net_device, reduced to eth0's receive side. */
+/** struct net_device, reduced to eth0's receive side and lo's transmit (loopback.ts). */
 export interface NetDevice {
   name: string;
   rings: RxRing[];
+  /** dev->netdev_ops->ndo_start_xmit (lo: loopback_xmit); null for eth0 (the model never
+   *  transmits on the wire). */
+  ndo_start_xmit: ((k: Kernel, skb: SkBuff, dev: NetDevice) => number) | null;
+  /** lstats / dev->stats. */
+  tx_packets: number;
+  rx_packets: number;
+  rx_dropped: number;
 }
 
 /** struct softnet_data (include/linux/netdevice.h): per CPU. */
@@ -68,6 +77,13 @@ export interface SoftnetData {
   processed: number;
   /** net_rx_action ran out of budget or time with work left (/proc/net/softnet_stat col 3). */
   time_squeeze: number;
+  /** netif_rx's per-CPU queue (dev_xmit.ts: enqueue_to_backlog) and process_backlog's own. */
+  input_pkt_queue: SkBuff[];
+  process_queue: SkBuff[];
+  /** The backlog NAPI (poll = process_backlog), scheduled when input_pkt_queue gets its first skb. */
+  backlog: NapiStruct;
+  /** input_pkt_queue over netdev_max_backlog (/proc/net/softnet_stat col 2). */
+  dropped: number;
 }
 
 export interface NetDevOptions {
@@ -87,7 +103,10 @@ export function net_dev_init(k: Kernel, opts: NetDevOptions = {}): void {
   if (opts.irqAffinity !== undefined && !(opts.irqAffinity >= 0 && opts.irqAffinity < ncpu)) {
     throw new RangeError(`irqAffinity: no CPU ${opts.irqAffinity}`);
   }
-  k.softnet = k.rqs.map(() => ({ poll_list: [], processed: 0, time_squeeze: 0 }));
+  k.softnet = k.rqs.map(() => ({
+    poll_list: [], processed: 0, time_squeeze: 0, input_pkt_queue: [], process_queue: [], dropped: 0,
+    backlog: { sched: false, weight: weight_p, ring: null, poll: process_backlog },
+  }));
   const rings: RxRing[] = [];
   for (let i = 0; i < nq; i++) {
     const ring = {
@@ -97,7 +116,7 @@ export function net_dev_init(k: Kernel, opts: NetDevOptions = {}): void {
     ring.napi = { sched: false, weight: NAPI_POLL_WEIGHT, ring, poll: igb_poll };
     rings.push(ring);
   }
-  k.dev = { name: "eth0", rings };
+  k.dev = { name: "eth0", rings, ndo_start_xmit: null, tx_packets: 0, rx_packets: 0, rx_dropped: 0 };
   open_softirq(k, NET_RX_SOFTIRQ, net_rx_action);
 }
 
@@ -205,13 +224,14 @@ function* napi_poll(k: Kernel, n: NapiStruct, repoll: NapiStruct[]): KGen<number
 /** igb_poll: clean up to `budget` RX descriptors; when the ring ran dry, complete and re-arm. */
 function* igb_poll(k: Kernel, n: NapiStruct, budget: number): KGen<number> {
   k.tr?.enter("igb_poll", "n->poll(n, weight) = igb_poll(napi, budget)");
-  const work = yield* igb_clean_rx_irq(k, n.ring, budget);
+  const ring = n.ring!;
+  const work = yield* igb_clean_rx_irq(k, ring, budget);
   if (work < budget) {
     k.tr?.leaf("napi_complete_done(napi, work_done); igb_ring_irq_enable(q_vector)", "ring empty: leave polling mode, re-arm the IRQ", "napi_complete_done");
     n.sched = false;
-    n.ring.irqEnabled = true;
+    ring.irqEnabled = true;
     // frames that landed after the last descriptor was read raise the re-armed IRQ at once
-    if (n.ring.skbs.length > 0) k.engine.at(k.now, (ring: RxRing) => ring.irqEnabled && raiseRxIrq(k, ring), n.ring);
+    if (ring.skbs.length > 0) k.engine.at(k.now, (r: RxRing) => r.irqEnabled && raiseRxIrq(k, r), ring);
   }
   k.tr?.exit();
   return work;

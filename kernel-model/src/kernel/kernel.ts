@@ -30,6 +30,7 @@ import type { NetProtocol } from "./ip_input";
 import type { ModelBugs, SkBuff } from "./sock";
 import { newHashtables, type InetHashtables } from "./inet_hashtables";
 import { inet_init, type NetProtoFamily, type InetProtosw } from "./af_inet";
+import { loopback_net_init } from "./loopback";
 
 export interface KernelOptions {
   /** Number of CPUs (default 1). */
@@ -91,6 +92,8 @@ export interface KernelStats {
   socksFreed: number;
   /** Frames lost at the NIC (RX ring full). */
   ringDrops: number;
+  /** Packets netif_rx dropped: input_pkt_queue over netdev_max_backlog (lo's path). */
+  backlogDrops: number;
   /** Dropped at a socket: receive buffer or backlog full (sum of every sk_drops). */
   socketDrops: number;
   /** Segments/datagrams for no socket (RST / ICMP port unreachable). */
@@ -127,7 +130,7 @@ export class Kernel {
   readonly tcpPorts = new Set<number>();
   readonly stats: KernelStats = {
     wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
-    ringDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0,
+    ringDrops: 0, backlogDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0,
   };
   /** CPU timeline recording, or null when off. */
   timeline: { segments: TimelineSegment[]; wakeups: TimelineWakeup[] } | null;
@@ -145,6 +148,8 @@ export class Kernel {
   readonly softirq_vec: (SoftirqAction | null)[] = [];
   /** eth0 and the per-CPU softnet_data (dev.ts). */
   dev: NetDevice | null = null;
+  /** The loopback device (loopback.ts): where the model's own tasks send to each other. */
+  lo: NetDevice | null = null;
   softnet: SoftnetData[] = [];
   /** inet_protos[MAX_INET_PROTOS] (net/ipv4/protocol.c): tcp_protocol, udp_protocol. */
   readonly inet_protos: (NetProtocol | null)[] = [];
@@ -180,6 +185,7 @@ export class Kernel {
     this.current = this.rqs[0].idle;
     inet_init(this);
     net_dev_init(this, opts.net);
+    loopback_net_init(this);
   }
 
   get now(): number {

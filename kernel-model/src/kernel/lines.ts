@@ -6,8 +6,11 @@
 // The root commit is not in the search index; lines were counted in stored later versions of each file,
 // whose debug edits are same-line __attribute__((optimize)) tags (one added printk line in udp.c was discounted).
 
+import { TX_LINES } from "./lines_tx";
+
 /** Definition site of each modelled kernel function in Linux 4.6.2, "path/file.c:line". */
 export const LINES: Readonly<Record<string, string>> = {
+  ...TX_LINES,
   "receiver_wake_function": "net/core/datagram.c:71",
   "__skb_wait_for_more_packets": "net/core/datagram.c:86",
   "__skb_try_recv_datagram": "net/core/datagram.c:199",

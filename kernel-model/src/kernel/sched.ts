@@ -225,6 +225,8 @@ export interface Rq {
   /** Per-CPU softirq state (kernel/softirq.c): pending bits, in __do_softirq, ksoftirqd task. */
   softirq_pending: number;
   in_softirq: boolean;
+  /** softirq_count() / SOFTIRQ_DISABLE_OFFSET: local_bh_disable nesting in process context. */
+  bh_disable_cnt: number;
   ksoftirqd: TaskStruct | null;
 }
 
@@ -254,7 +256,7 @@ export function newRq(cpu: number, idle: TaskStruct): Rq {
     need_resched: false, irqs: [], burnEv: null, burnOwner: null, burnStart: 0, burnEnd: 0,
     burnMode: "sys", burnCtx: false, debt: 0, idleSince: 0,
     time: { user: 0, sys: 0, softirq: 0, irq: 0, idle: 0 },
-    sliceEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, ksoftirqd: null,
+    sliceEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, bh_disable_cnt: 0, ksoftirqd: null,
   };
 }
 
@@ -630,7 +632,7 @@ export function cpuRun(k: Kernel, rq: Rq): void {
       if (rq.debt > 0) {
         // time charged by plain functions is paid before whatever the code yielded
         r.left += rq.debt;
-        r.leftMode = frame ? frame.mode : "sys";
+        r.leftMode = frame ? frame.mode : rq.in_softirq ? "softirq" : "sys"; // do_softirq in a task
         rq.debt = 0;
       }
       op = res.done ? EXIT_OP : res.value;

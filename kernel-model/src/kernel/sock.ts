@@ -94,6 +94,10 @@ export interface SkBuff {
   onDrop?: (k: Kernel, skb: SkBuff, where: string) => void;
   /** Model: on a SYN, the peer to tell when the SYN-ACK leaves. */
   synPeer?: { onSynAck(t: number): void };
+  /** skb->sk and skb->destructor of a transmitted skb (skb_set_owner_w: sock_wfree); cleared
+   *  by skb_orphan (loopback_xmit). Absent on frames from the wire. */
+  sk?: Sock | null;
+  destructor?: ((k: Kernel, skb: SkBuff) => void) | null;
 }
 
 /** truesize of a received frame: igb's half-page buffer (2048) + the sk_buff head (256). */
@@ -142,6 +146,9 @@ export interface Sock {
   sk_drops: number;
   sk_rcvbuf: number;
   sk_sndbuf: number;
+  /** sk_wmem_alloc: truesize of this sock's transmitted skbs not yet freed (skb_set_owner_w
+   *  adds, sock_wfree subtracts). */
+  sk_wmem_alloc: number;
   /** == sock->wq after sock_init_data / sock_graft; null for an accepted child until grafted. */
   sk_wq: SocketWq | null;
   sk_shutdown: number;
@@ -174,7 +181,7 @@ export function sk_zero(k: Kernel, prot: Proto): Sock {
   return {
     id: ++k.socksCreated, sk_family: 0, sk_state: TCP_CLOSE, sk_prot: prot, sk_prot_creator: prot, sk_refcnt: 0,
     sk_lock: { owned: 0, wq: null }, sk_receive_queue: [], sk_backlog: { rmem_alloc: 0, len: 0, queue: [] },
-    sk_drops: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
+    sk_drops: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wmem_alloc: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
     sk_rcvlowat: 0, sk_err: 0, sk_rcvtimeo: 0, sk_sndtimeo: 0, sk_socket: null, sk_flags: 0,
     sk_state_change: sock_def_wakeup, sk_data_ready: sock_def_readable, sk_write_space: sock_def_write_space,
     sk_error_report: sock_def_error_report, sk_backlog_rcv: null, inet_num: 0, inet_daddr: "", inet_dport: 0,
@@ -269,9 +276,17 @@ export function sock_def_error_report(k: Kernel, sk: Sock): void {
   k.tr?.exit();
 }
 
-/** sock_def_write_space: sk_write_space by default. The model never fills a send buffer. */
+/** sock_def_write_space: sk_write_space by default (sock_wfree calls it on every free). Wakes
+ *  writers only once at least half of sk_sndbuf is free ("significant progress", DaveM). */
 export function sock_def_write_space(k: Kernel, sk: Sock): void {
-  if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_sync_poll(k, sk.sk_wq!.wait, POLLOUT | POLLWRNORM | POLLWRBAND);
+  k.tr?.enter("sock_def_write_space", "sk->sk_write_space(sk) = sock_def_write_space(sk)");
+  if (sk.sk_wmem_alloc * 2 <= sk.sk_sndbuf) {
+    if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_sync_poll(k, sk.sk_wq!.wait, POLLOUT | POLLWRNORM | POLLWRBAND);
+    else k.tr?.leaf("skwq_has_sleeper(wq): false", "nobody waits for write space");
+  } else {
+    k.tr?.leaf(`(sk_wmem_alloc << 1) > sk_sndbuf (${sk.sk_wmem_alloc} of ${sk.sk_sndbuf}): no wakeup yet`);
+  }
+  k.tr?.exit();
 }
 
 /** sock_owned_by_user(sk): a process holds the socket lock. */

@@ -26,6 +26,7 @@ import {
 import { init_waitqueue_head, type WaitQueueHead } from "./wait";
 import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT } from "./errno";
 import { JIFFY_NS } from "./dev";
+import { sock_write_iter } from "./socket_send";
 
 // include/linux/socket.h, include/linux/net.h, include/uapi/linux/in.h
 export const AF_UNSPEC = 0;
@@ -114,6 +115,7 @@ export interface NetProtoFamily {
 export const socket_file_ops: FileOperations = {
   name: "socket_file_ops",
   read_iter: sock_read_iter,
+  write_iter: (k, iocb, from) => sock_write_iter(k, iocb, from),
   poll: sock_poll,
   release: sock_close,
 };

@@ -120,3 +120,47 @@ export function spawnKsoftirqd(k: Kernel, rq: Rq): TaskStruct {
   }, { cpu: rq.cpu, kthread: true, pinned: true });
   return p;
 }
+
+// ---- bottom halves disabled in process context (the transmit path) ----
+// include/linux/bottom_half.h, include/linux/rcupdate.h, kernel/softirq.c. A task that raises
+// NET_RX itself (loopback_xmit -> netif_rx) runs it where it re-enables bottom halves: the
+// outermost rcu_read_unlock_bh -> local_bh_enable -> __local_bh_enable_ip -> do_softirq, on its
+// own CPU and in its own context (current stays the sending task).
+
+/** rcu_read_lock_bh() = local_bh_disable(): softirqs may not run on this CPU until re-enabled. */
+export function rcu_read_lock_bh(k: Kernel): void {
+  k.cpu!.bh_disable_cnt++;
+}
+
+/** rcu_read_unlock_bh() -> local_bh_enable() -> __local_bh_enable_ip(): the outermost one runs
+ *  what was raised meanwhile (do_softirq). PREEMPT_NONE: preempt_check_resched() is a no-op. */
+export function* rcu_read_unlock_bh(k: Kernel): KGen<void> {
+  const rq = k.cpu!;
+  rq.bh_disable_cnt--;
+  // !in_interrupt(): no bh-disabled section left, not serving a softirq, not in hard IRQ
+  if (rq.bh_disable_cnt === 0 && !rq.in_softirq && rq.irqs.length === 0 && rq.softirq_pending) {
+    k.tr?.enter("rcu_read_unlock_bh", "rcu_read_unlock_bh()");
+    k.tr?.enter("local_bh_enable", "local_bh_enable()");
+    k.tr?.enter("__local_bh_enable_ip", "__local_bh_enable_ip(_THIS_IP_, SOFTIRQ_DISABLE_OFFSET)", "!in_interrupt() && local_softirq_pending()");
+    yield* do_softirq(k, rq);
+    k.tr?.exit();
+    k.tr?.exit();
+    k.tr?.exit();
+  } else {
+    k.tr?.leaf("rcu_read_unlock_bh()", rq.bh_disable_cnt ? "nested: softirqs still off" : "nothing pending", "rcu_read_unlock_bh");
+  }
+}
+
+/** do_softirq(): run the pending softirqs now, on this CPU's irq stack, in the current task's
+ *  context (x86-64: do_softirq_own_stack in entry_64.S -> __do_softirq). */
+export function* do_softirq(k: Kernel, rq: Rq): KGen<void> {
+  k.tr?.enter("do_softirq", "do_softirq()", `in task context: current = ${k.current.comm}`);
+  // the task's own system time up to here is paid as sys before softirq time starts
+  yield* payCharges(k);
+  if (!rq.in_softirq && rq.softirq_pending) {
+    k.tr?.enter("", "do_softirq_own_stack()", "arch/x86/entry/entry_64.S: switch to the irq stack");
+    yield* __do_softirq(k, rq);
+    k.tr?.exit();
+  }
+  k.tr?.exit();
+}

@@ -15,10 +15,12 @@
 
 import type { Kernel } from "./kernel";
 import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
-import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
+import { SYSC_close, SYSC_dup, SYSC_read, SYSC_write, SYSC_fcntl, type IovIter } from "./fs";
+import { SYSC_sendto, type SendMeta } from "./socket_send";
 import type { SkBuff } from "./sock";
 import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
+import { hrtimer_nanosleep } from "./hrtimer";
 import { EINTR, ERESTARTSYS, errnoName } from "./errno";
 import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
 
@@ -50,6 +52,16 @@ export interface Sys {
   /** epoll_wait(epfd, events, maxevents, timeout ms): n ready events, written into `events`
    *  (its length becomes n); 0 on timeout; -EINTR on a signal. timeout -1 waits forever. */
   epoll_wait(epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number>;
+  /** sendto(fd, buf, len, flags, {127.0.0.1, port}): bytes sent or -errno (socket_send.ts).
+   *  `meta.msgId` tags the message for the scenarios' counting. */
+  sendto(fd: number, len: number, flags: number, port: number, meta?: SendMeta): KGen<number>;
+  /** send(fd, buf, len, flags) = sendto with no address (a connected socket). */
+  send(fd: number, len: number, flags?: number, meta?: SendMeta): KGen<number>;
+  /** write(fd, buf, count): on a socket, sock_write_iter -> sock_sendmsg. */
+  write(fd: number, count: number): KGen<number>;
+  /** clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until): sleep until an absolute time (ns),
+   *  50 µs of timer slack included; 0, or -EINTR on a signal. */
+  clock_nanosleep_abs(until: number): KGen<number>;
   /** Spend ns of CPU in user mode (the program's own work). */
   compute(ns: number): KGen<void>;
 }
@@ -127,6 +139,12 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
         () => SYSC_epoll_ctl(k, epfd, op, fd, event)),
     epoll_wait: (epfd, events, maxevents, timeout) =>
       syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
+    sendto: (fd, len, flags, port, meta) =>
+      syscall(k, p, `sendto(${fd}, buf, ${len}, ${flags}, {AF_INET, 127.0.0.1:${port}}, 16)`,
+        () => SYSC_sendto(k, fd, len, flags, { sin_addr: "127.0.0.1", sin_port: port }, meta)),
+    send: (fd, len, flags = 0, meta) => syscall(k, p, `send(${fd}, buf, ${len}, ${flags})`, () => SYSC_sendto(k, fd, len, flags, null, meta, "SYSC_send")),
+    write: (fd, count) => syscall(k, p, `write(${fd}, buf, ${count})`, () => SYSC_write(k, fd, count)),
+    clock_nanosleep_abs: (until) => syscall(k, p, `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, {${until} ns}, NULL)`, () => hrtimer_nanosleep(k, until)),
     *compute(ns) {
       yield* burn(ns, "user");
     },

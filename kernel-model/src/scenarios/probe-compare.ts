@@ -25,9 +25,10 @@
 //
 // Model vs kernel (the mapping is as close as the model allows; the model is not tuned):
 // * The probe runs on loopback: loopback_xmit -> netif_rx queues the skb on the *sender's*
-//   CPU and the NET_RX softirq runs there, in the sender's context. The model has a NIC with
-//   hard IRQs; sending every IRQ to the probe's sender CPU puts the softirq on the same CPU,
-//   but the model has no sender task, no transmit path and no loopback ACK path.
+//   CPU and the NET_RX softirq runs there, in the sender's context. UDP cells use the model's
+//   loopback sender (loopback-sender.ts: a pinned sender task, the same path). TCP cells use
+//   remote peers behind a NIC whose IRQs all go to the probe's sender CPU (the softirq on the
+//   same CPU; no sender task, no loopback ACK path) until TCP over lo is modelled.
 // * A model burst arrives at the NIC back to back (1 ns apart); the probe's sender needs a few
 //   µs per send() (transmit + the whole receive softirq), so its batch is spread out.
 // * The model's TCP reader reads up to 64 KiB per read(); the probe reads exactly one message.
@@ -71,6 +72,10 @@ export interface ProbeMatrixOptions {
   calibrated?: boolean;
   /** Costs from another probe file (`compare --calibrate`), instead of this probe's. */
   costs?: ServerOptions["costs"];
+  /** Who sends in the model: "loopback" (a sender task over lo, as the probe), "remote" (hosts
+   *  behind a NIC whose IRQs go to the probe's sender CPU), or "auto" (default): loopback where
+   *  the model has it (UDP), remote for TCP (TCP over lo is not modelled yet). */
+  sender?: "auto" | "loopback" | "remote";
   seed?: number;
 }
 
@@ -102,6 +107,7 @@ export function probeMatrixJobs(probeJson: unknown, opts: ProbeMatrixOptions = {
     const want = burst > 1 ? opts.burstMsgs ?? 2048 : opts.sparseMsgs ?? 500;
     const msgs = Math.min(r.msgs, Math.max(burst, Math.floor(want / burst) * burst));
     const pinned = r.sender_cpu >= 0 && r.receiver_cpu >= 0;
+    const loopback = (opts.sender ?? "auto") === "loopback" || ((opts.sender ?? "auto") === "auto" && r.proto === "udp");
     const job: ProbeJob = {
       regime: r.regime,
       model: r.mode, proto: r.proto, conns: r.conns, msgs, msgSize: r.bytes, work: r.work_ns,
@@ -109,7 +115,9 @@ export function probeMatrixJobs(probeJson: unknown, opts: ProbeMatrixOptions = {
       seed: opts.seed ?? r.seed ?? 1,
       // pinned: softirq (the probe's sender CPU) and application on separate CPUs, as the probe
       cpus: pinned ? Math.max(2, r.sender_cpu + 1, r.receiver_cpu + 1) : Math.max(1, machineCpus),
-      ...(pinned ? { irqCpu: r.sender_cpu, receiverCpu: r.receiver_cpu } : {}),
+      ...(loopback ? { sender: "loopback" as const, senderCpu: pinned ? r.sender_cpu : 0 } : {}),
+      ...(pinned && !loopback ? { irqCpu: r.sender_cpu } : {}),
+      ...(pinned ? { receiverCpu: r.receiver_cpu } : {}),
       ...(costs ? { costs } : {}),
     };
     if (burst > 1) job.burst = burst;

@@ -23,6 +23,7 @@ import { TcpPeer, udpSend, TCP_MSS } from "../net/peer";
 import { percentiles, type Percentiles } from "../sim/stats";
 import { arrivals, type TrafficPattern } from "./traffic";
 import { epollLoop } from "./epoll-server";
+import { spawnLoopbackSender, type LoopbackSender } from "./loopback-sender";
 
 export type ServerModel = "blocking" | "epoll";
 
@@ -31,13 +32,20 @@ export interface ServerOptions {
   proto?: "tcp" | "udp";
   conns: number;
   msgs: number;
-  /** Messages per second over all connections (default 10,000). */
+  /** Messages per second over all connections (default 10,000; with the loopback sender,
+   *  unset means back to back). */
   rate?: number;
+  /** Who sends: "remote" hosts behind eth0 at an open-loop rate (default), or "loopback": a
+   *  sender task on this machine sending over lo (loopback-sender.ts), as the probe does. UDP. */
+  sender?: "remote" | "loopback";
+  /** The loopback sender's CPU (default 0; the probe's --sender-cpu). */
+  senderCpu?: number;
   pattern?: TrafficPattern;
   /** Messages per burst for pattern "burst" (default 64). */
   burst?: number;
-  /** Which connection each message goes to: seeded random (default), or round robin as the
-   *  probe's sender does (`rr`: message i to connection i mod conns). */
+  /** Which connection each message goes to: seeded random (default for remote senders), or
+   *  round robin as the probe's sender does (`rr`: message i to connection i mod conns; the
+   *  default for the loopback sender). */
   order?: "random" | "rr";
   /** Payload bytes per message (default 64; above TCP_MSS a message is several segments). */
   msgSize?: number;
@@ -90,6 +98,8 @@ export interface ServerRun {
   receivers: TaskStruct[];
   /** Syscalls per delivered message, by the receiving tasks. */
   syscallsPerMsg: number;
+  /** The loopback sender (its task, sent count, errors), or null for remote senders. */
+  sender: LoopbackSender | null;
 }
 
 /** The server's user-mode work for the n bytes a read returned (`work` ns per message). */
@@ -107,6 +117,9 @@ export function runServer(o: ServerOptions): ServerRun {
   const work = o.work ?? 1_000;
   if (!(o.conns >= 1 && Number.isInteger(o.conns))) throw new RangeError(`conns must be a positive integer, got ${o.conns}`);
   if (!(o.msgs >= 1 && Number.isInteger(o.msgs))) throw new RangeError(`msgs must be a positive integer, got ${o.msgs}`);
+  const sender = o.sender ?? "remote";
+  if (sender !== "remote" && sender !== "loopback") throw new RangeError(`sender must be remote or loopback, got ${String(sender)}`);
+  if (sender === "loopback" && proto !== "udp") throw new RangeError("sender loopback: only --proto udp is modelled (TCP over lo is not)");
   const k = new Kernel({
     cpus: o.cpus ?? 1, seed: o.seed ?? 1, costs: o.costs, trace: o.trace, timeline: o.timeline,
     net: o.irqCpu === undefined ? undefined : { irqAffinity: o.irqCpu },
@@ -174,6 +187,11 @@ export function runServer(o: ServerOptions): ServerRun {
   }
 
   // ---- connection setup (not measured) ----
+  const conn = (i: number) => (o.order === "rr" || sender === "loopback" && o.order === undefined ? i % o.conns : connOf[i]);
+  const connOf: number[] = [];
+  const lsender = sender === "loopback"
+    ? spawnLoopbackSender(k, { conns: o.conns, msgs: o.msgs, msgSize, port: (c) => BASE_PORT + c, conn, cpu: o.senderCpu ?? 0 })
+    : null;
   const peers: TcpPeer[] = [];
   if (proto === "tcp") {
     // one SYN every 20 µs: slower than the softirq handles them, so the RX ring never overflows
@@ -191,21 +209,28 @@ export function runServer(o: ServerOptions): ServerRun {
   s.runqLatency.length = 0;
   s.e2eLatency.length = 0;
   const delivered0 = s.delivered;
-  const drops0 = s.ringDrops + s.socketDrops;
+  const drops0 = s.ringDrops + s.backlogDrops + s.socketDrops;
   const cpu0 = k.cpuTime();
   const events0 = k.engine.events;
   const rng = k.rng.fork();
-  const times = arrivals({ pattern: o.pattern ?? "poisson", msgs: o.msgs, rate: o.rate ?? 10_000, burst: o.burst, start: t0 }, rng);
+  const paced = sender === "remote" || o.rate !== undefined;
+  const times = paced ? arrivals({ pattern: o.pattern ?? "poisson", msgs: o.msgs, rate: o.rate ?? 10_000, burst: o.burst, start: t0 }, rng) : null;
   const segsPerMsg = proto === "tcp" ? Math.ceil(msgSize / TCP_MSS) : 1;
-  const conn = times.map((_, i) => (o.order === "rr" ? i % o.conns : rng.int(0, o.conns - 1)));
-  // The senders, fed one message at a time (an event per message keeps the queue small).
-  const feed = (i: number) => {
-    if (i + 1 < o.msgs) k.engine.at(times[i + 1], feed, i + 1);
-    const c = conn[i];
-    if (proto === "tcp") peers[c].send(msgSize, times[i], i);
-    else udpSend(k, { dport: BASE_PORT + c, bytes: msgSize, at: times[i], saddr: `10.1.${(c >> 8) & 255}.${c & 255}`, sport: 20_000 + (c % 40_000), msgId: i });
-  };
-  k.engine.at(times[0], feed, 0);
+  for (let i = 0; i < o.msgs; i++) connOf.push(o.order === "rr" ? i % o.conns : rng.int(0, o.conns - 1));
+  if (lsender) {
+    // the sender task waits in pause() until t0, then sends (paced by `times`, or back to back)
+    lsender.start(t0, times);
+  } else {
+    // The senders, fed one message at a time (an event per message keeps the queue small).
+    const at = times!;
+    const feed = (i: number) => {
+      if (i + 1 < o.msgs) k.engine.at(at[i + 1], feed, i + 1);
+      const c = connOf[i];
+      if (proto === "tcp") peers[c].send(msgSize, at[i], i);
+      else udpSend(k, { dport: BASE_PORT + c, bytes: msgSize, at: at[i], saddr: `10.1.${(c >> 8) & 255}.${c & 255}`, sport: 20_000 + (c % 40_000), msgId: i });
+    };
+    k.engine.at(at[0], feed, 0);
+  }
   // measure up to the last delivery: the idle tail after it would only add idle time
   let lastDelivery = t0;
   let cpu1 = cpu0;
@@ -233,7 +258,7 @@ export function runServer(o: ServerOptions): ServerRun {
   const delivered = Math.round((s.delivered - delivered0) / segsPerMsg);
   const summary: ServerSummary = {
     model: o.model, conns: o.conns, msgs: o.msgs, delivered,
-    dropped: s.ringDrops + s.socketDrops - drops0,
+    dropped: s.ringDrops + s.backlogDrops + s.socketDrops - drops0,
     nvcsw, nivcsw,
     vcswPerMsg: delivered ? round4(nvcsw / delivered) : 0,
     cswPerMsg: delivered ? round4((nvcsw + nivcsw) / delivered) : 0,
@@ -244,7 +269,7 @@ export function runServer(o: ServerOptions): ServerRun {
     events: k.engine.events - events0,
     wallMs: Math.round(performance.now() - wall0),
   };
-  return { summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0 };
+  return { summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0, sender: lsender };
 }
 
 /** `ulimit -n`: a server with N connections needs N fds (the default soft limit is 1024). */
