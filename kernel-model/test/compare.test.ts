@@ -86,3 +86,26 @@ describe("kernel-model compare", () => {
     expect(await mainAsync(["compare", "--probe", "/nonexistent.json"], () => undefined)).toBe(2);
   });
 });
+
+describe("costsFromProbe: the IPI and the idle exit", () => {
+  const withCalib = (calib: Record<string, unknown>) => ({ ...ref, calib: { ...ref.calib, ...calib } });
+  const w = (p50: number) => ({ p50, p99: p50 * 2, max: p50 * 3, samples: 200 });
+
+  it("ipi = other CPU busy - same CPU; idleExit = other CPU idle - busy (p50s)", () => {
+    const c = costsFromProbe(withCalib({ wakeup_ns: w(26_000), wakeup_cross_busy_ns: w(13_000), wakeup_same_cpu_ns: w(4_000) })).costs;
+    expect([c.ipi, c.idleExit]).toEqual([9_000, 13_000]);
+  });
+
+  it("a probe file without the busy measurement counts it all as the IPI, and says so", () => {
+    const old = withCalib({ wakeup_ns: w(21_000), wakeup_same_cpu_ns: w(3_000) });
+    delete (old.calib as Record<string, unknown>).wakeup_cross_busy_ns;
+    const cal = costsFromProbe(old);
+    expect([cal.costs.ipi, cal.costs.idleExit]).toEqual([18_000, 0]);
+    expect(cal.source.ipi).toMatch(/no busy-target measurement/);
+  });
+
+  it("a busy target slower than an idle one (other load there) caps the IPI at the idle wakeup", () => {
+    const c = costsFromProbe(withCalib({ wakeup_ns: w(30_000), wakeup_cross_busy_ns: w(9_000_000), wakeup_same_cpu_ns: w(4_000) })).costs;
+    expect([c.ipi, c.idleExit]).toEqual([26_000, 0]);
+  });
+});

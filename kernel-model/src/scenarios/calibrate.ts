@@ -7,8 +7,8 @@
 //   syscall from getppid() (syscall_ns), wakeup from the same-CPU wakeup latency minus one
 //   context switch and one syscall (the part try_to_wake_up adds), at least 100 ns;
 //   ipi from the wakeup of a thread on the other, busy CPU minus the same-CPU wakeup (p50s):
-//   what reaching another CPU adds; idleExit from the other CPU idle minus busy: what leaving
-//   the idle state adds. A probe file without the busy measurement (probe_version 1) has only
+//   what reaching another CPU adds (at most the idle-target wakeup minus the same-CPU one);
+//   idleExit from the other CPU idle minus busy: what leaving the idle state adds. A probe file without the busy measurement (probe_version 1) has only
 //   their sum (other CPU idle minus same CPU): it all goes to ipi, idleExit is 0, and the
 //   source says so. Both at least 0.
 //   Throws a RangeError naming the field when the JSON is not a probe result.
@@ -45,7 +45,9 @@ export function costsFromProbe(json: unknown): ProbeCalibration {
   const crossIdle = num((c.wakeup_ns as { p50?: unknown } | undefined)?.p50, "calib.wakeup_ns.p50");
   const busyField = c.wakeup_cross_busy_ns as { p50?: unknown } | undefined;
   const crossBusy = busyField === undefined ? null : num(busyField.p50, "calib.wakeup_cross_busy_ns.p50");
-  const ipi = Math.max(0, Math.round((crossBusy ?? crossIdle) - same));
+  // the IPI part cannot exceed the whole wakeup to the idle CPU (a loaded machine can make the
+  // busy-target wakeup wait behind other processes' tasks there)
+  const ipi = Math.max(0, Math.round(Math.min(crossBusy ?? crossIdle, crossIdle) - same));
   const idleExit = crossBusy === null ? 0 : Math.max(0, Math.round(crossIdle - crossBusy));
   const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
   return {
