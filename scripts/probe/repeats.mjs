@@ -48,4 +48,5 @@ const repeats = files.map((f) => {
     })),
   };
 });
-process.stdout.write(JSON.stringify({ generator: "scripts/probe/repeats.mjs", repeats }, null, 1) + "\n");
+// one line per repeat: small, and a diff shows which repeat changed
+process.stdout.write(`{"generator": "scripts/probe/repeats.mjs", "repeats": [\n${repeats.map((r) => JSON.stringify(r)).join(",\n")}\n]}\n`);

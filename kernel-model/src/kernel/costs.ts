@@ -77,14 +77,15 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   sendmsg: 500, // model estimate
   txPacket: 700, // model estimate
   backlogPacket: 800, // model estimate: rxPacket without igb_clean_rx_irq's descriptor and skb build
-  // The two below are this repository's probe reference (scripts/probe/reference.json, 2 vCPUs,
-  // Firecracker VM, Linux 6.18, 2026-12-01): a thread woken on the other, busy CPU waits for the
-  // IPI (cross busy p50 minus same-CPU p50); on the other, idle CPU it also waits for the vCPU to
-  // leave HLT (cross idle p50 minus cross busy p50; the whole cross-CPU wakeup is about 21 µs).
-  // Bare metal is faster (an IPI in about 1 µs, C1 exit in a few µs, deep C-states 100 µs and
-  // more): calibrate with the probe (`--calibrate PROBE.json`).
-  ipi: 4000,
-  idleExit: 14000,
+  // The two below are this machine's (2 vCPUs, Firecracker VM, Linux 6.18). Their sum is the
+  // committed probe reference (scripts/probe/reference.json, quiet, 2026-11-25): a wakeup on the
+  // other, idle CPU p50 21.4 µs minus one on the same CPU 3.1 µs = 18.2 µs. The split is from the
+  // wakeup to the other CPU kept busy, measured by the newer probe on 2026-12-01 (every run there
+  // disturbed by other load; median over five runs of busy minus same-CPU: 11.2 µs). Bare metal
+  // is faster (an IPI in about 1 µs, C1 exit in a few µs, deep C-states 100 µs and more):
+  // calibrate with the probe (`--calibrate PROBE.json`).
+  ipi: 11000,
+  idleExit: 7000,
 };
 
 /** Defaults with some fields replaced, e.g. from a probe calibration. */
