@@ -53,7 +53,7 @@ function buildProgram(out: (s: string) => void): Command {
     .requiredOption("--conns <n>", "connections", intArg("--conns", 1, 1_000_000))
     .requiredOption("--msgs <m>", "messages in total", intArg("--msgs", 1, 100_000_000))
     .option("--rate <pps>", "messages per second over all connections (default 10000; --sender loopback: back to back)", intArg("--rate", 1, 1e9))
-    .addOption(new Option("--sender <who>", "remote: hosts behind eth0 at an open-loop rate; loopback: a sender task on this machine over lo, as the probe (UDP)").choices(["remote", "loopback"]).default("remote"))
+    .addOption(new Option("--sender <who>", "remote: hosts behind eth0 at an open-loop rate; loopback: a sender task on this machine over lo, as the probe").choices(["remote", "loopback"]).default("remote"))
     .option("--sender-cpu <c>", "--sender loopback: the sender's CPU", intArg("--sender-cpu", 0, 63), 0)
     .option("--cpus <c>", "CPUs", intArg("--cpus", 1, 64), 1)
     .option("--seed <s>", "seed of every random choice", intArg("--seed", -2147483648, 2147483647), 1)
@@ -69,9 +69,6 @@ function buildProgram(out: (s: string) => void): Command {
     .action((opts: Record<string, unknown>) => {
       const cal = opts.calibrate ? calibration(opts.calibrate as string) : null;
       const sender = opts.sender as "remote" | "loopback";
-      if (sender === "loopback" && opts.proto !== "udp") {
-        throw new CommanderError(2, "kernel-model.sender", "--sender loopback needs --proto udp (TCP over lo is not modelled yet)");
-      }
       if (sender === "loopback" && (opts.senderCpu as number) >= (opts.cpus as number)) {
         throw new CommanderError(2, "kernel-model.sender-cpu", `--sender-cpu must be below --cpus (${opts.cpus as number}), got ${opts.senderCpu as number}`);
       }

@@ -9,6 +9,8 @@
 // * nicRx(k, skb) (an engine event at the frame's arrival): DMA into the queue's ring (full ->
 //   rx_missed_errors), and if that queue's IRQ is armed, raise it on its CPU: do_IRQ ->
 //   igb_msix_ring -> napi_schedule -> __raise_softirq_irqoff(NET_RX_SOFTIRQ) -> irq_exit.
+// * Each CPU's softnet_data also holds the backlog NAPI (poll = process_backlog, dev_xmit.ts)
+//   that netif_rx feeds: loopback traffic reaches ip_rcv through it instead of igb_poll.
 // * net_rx_action: netdev_budget (300) packets or 2 jiffies per run, NAPI weight 64 per poll;
 //   igb_poll -> igb_clean_rx_irq -> napi_gro_receive -> ... -> ip_rcv; a queue that used its whole
 //   weight stays on the poll list (repoll), one that ran dry re-arms its IRQ (napi_complete_done).

@@ -4,7 +4,8 @@
 //
 // Interface:
 // * new Kernel({cpus, seed, costs, trace}) boots: per-CPU run queues with idle tasks,
-//   sock_register(&inet_family_ops) (inet_init), ksoftirqd/N when softirq.ts is loaded.
+//   sock_register(&inet_family_ops) (inet_init), eth0 (dev.ts) and lo (loopback.ts),
+//   ksoftirqd/N when softirq.ts is loaded.
 // * k.spawn(comm, function* (sys) {...}) creates a task whose program yields syscalls:
 //   `const fd = yield* sys.socket(AF_INET, SOCK_STREAM, 0)`. It starts runnable.
 // * k.run(ns) advances simulated time by ns; k.runUntilIdle() until nothing is left to do.
@@ -75,6 +76,8 @@ export interface Sysctl {
   tcp_wmem_default: number;
   /** net.core.rmem_max (caps SO_RCVBUF), net.core.somaxconn (caps listen's backlog). */
   rmem_max: number;
+  /** net.core.wmem_max (caps SO_SNDBUF). */
+  wmem_max: number;
   somaxconn: number;
 }
 
@@ -121,6 +124,7 @@ export class Kernel {
     tcp_rmem_default: 87380,
     tcp_wmem_default: 16384,
     rmem_max: 212992,
+    wmem_max: 212992,
     somaxconn: 128,
   };
   /** Teaching switches for deliberately wrong kernel code (sock.ts ModelBugs). */

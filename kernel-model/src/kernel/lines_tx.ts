@@ -1,12 +1,14 @@
 // lines_tx.ts: where each modelled function of the transmit path is defined in Linux 4.6.2.
 // Source: the same pristine tree as lines.ts (xing393939/linux-4.6.2, root commit 6bcd5b161f0b).
 // Counted in that commit with grep; files outside the 70 in ../shared/linux-4.6.2 (ip_output.c,
-// drivers/net/loopback.c, include/net/neighbour.h, include/linux/bottom_half.h,
-// include/linux/rcupdate.h) were read from the same commit (test/loopback.test.ts checks the
+// tcp_output.c, net/ipv4/datagram.c, net/core/stream.c, drivers/net/loopback.c,
+// include/net/neighbour.h, include/linux/bottom_half.h, include/linux/rcupdate.h) were read
+// from the same commit (test/loopback.test.ts checks the
 // rest against the shared tree).
 
 /** Definition site of each transmit-path function, "path/file.c:line". */
 export const TX_LINES: Readonly<Record<string, string>> = {
+  "hrtimer_nanosleep": "kernel/time/hrtimer.c:1539",
   "SYSC_sendto": "net/socket.c:1616",
   "SYSC_send": "net/socket.c:1660",
   "sock_sendmsg": "net/socket.c:617",
@@ -19,6 +21,7 @@ export const TX_LINES: Readonly<Record<string, string>> = {
   "inet_sendmsg": "net/ipv4/af_inet.c:729",
   "inet_autobind": "net/ipv4/af_inet.c:174",
   "udp_sendmsg": "net/ipv4/udp.c:954",
+  "tcp_sendmsg": "net/ipv4/tcp.c:1076",
   "udp_send_skb": "net/ipv4/udp.c:874",
   "ip_make_skb": "net/ipv4/ip_output.c:1483",
   "__ip_append_data": "net/ipv4/ip_output.c:861",
@@ -55,4 +58,30 @@ export const TX_LINES: Readonly<Record<string, string>> = {
   "do_softirq": "kernel/softirq.c:304",
   "local_bh_enable": "include/linux/bottom_half.h:29",
   "rcu_read_unlock_bh": "include/linux/rcupdate.h:960",
+  "SYSC_connect": "net/socket.c:1521",
+  "inet_stream_connect": "net/ipv4/af_inet.c:655",
+  "__inet_stream_connect": "net/ipv4/af_inet.c:568",
+  "inet_wait_for_connect": "net/ipv4/af_inet.c:539",
+  "inet_dgram_connect": "net/ipv4/af_inet.c:523",
+  "ip4_datagram_connect": "net/ipv4/datagram.c:87",
+  "tcp_v4_connect": "net/ipv4/tcp_ipv4.c:140",
+  "tcp_v4_send_synack": "net/ipv4/tcp_ipv4.c:829",
+  "tcp_connect": "net/ipv4/tcp_output.c:3260",
+  "tcp_transmit_skb": "net/ipv4/tcp_output.c:900",
+  "tcp_write_xmit": "net/ipv4/tcp_output.c:2019",
+  "tcp_send_ack": "net/ipv4/tcp_output.c:3362",
+  "__tcp_push_pending_frames": "net/ipv4/tcp_output.c:2287",
+  "tcp_send_fin": "net/ipv4/tcp_output.c:2848",
+  "ip_queue_xmit": "net/ipv4/ip_output.c:376",
+  "tcp_push": "net/ipv4/tcp.c:646",
+  "skb_entail": "net/ipv4/tcp.c:602",
+  "tcp_ack": "net/ipv4/tcp_input.c:3566",
+  "tcp_clean_rtx_queue": "net/ipv4/tcp_input.c:3111",
+  "tcp_rcv_synsent_state_process": "net/ipv4/tcp_input.c:5568",
+  "tcp_finish_connect": "net/ipv4/tcp_input.c:5471",
+  "tcp_check_space": "net/ipv4/tcp_input.c:4979",
+  "tcp_validate_incoming": "net/ipv4/tcp_input.c:5179",
+  "tcp_reset": "net/ipv4/tcp_input.c:4010",
+  "sk_stream_write_space": "net/core/stream.c:28",
+  "sk_stream_wait_memory": "net/core/stream.c:117",
 };

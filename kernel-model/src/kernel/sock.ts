@@ -25,6 +25,7 @@ import {
 } from "./sched";
 import { DEFINE_WAIT, finish_wait, prepare_to_wait } from "./wait";
 import { schedule_timeout } from "./timer";
+import { bhEnablePoint } from "./softirq";
 import { ENOBUFS, ENOMEM, EINTR, ERESTARTSYS } from "./errno";
 
 // include/net/tcp_states.h
@@ -98,6 +99,9 @@ export interface SkBuff {
    *  by skb_orphan (loopback_xmit). Absent on frames from the wire. */
   sk?: Sock | null;
   destructor?: ((k: Kernel, skb: SkBuff) => void) | null;
+  /** TCP_SKB_CB(skb)->ack_seq of a segment the model's own TCP sent (over lo); absent from
+   *  remote peers, whose ACKs the model does not process. */
+  ack_seq?: number;
 }
 
 /** truesize of a received frame: igb's half-page buffer (2048) + the sk_buff head (256). */
@@ -398,6 +402,7 @@ export function* sk_wait_data(k: Kernel, sk: Sock, timeo: { v: number }, last: S
     sk_wq_set_bit(sk, SOCKWQ_ASYNC_WAITDATA);
     k.tr?.enter("", "sk_wait_event(sk, timeo, skb_peek_tail(&sk->sk_receive_queue) != last)", "include/net/sock.h (macro)");
     release_sock(k, sk); // runs the backlog: may call sk_data_ready and wake *this* task
+    yield* bhEnablePoint(k); // release_sock's spin_unlock_bh: softirqs its backlog raised (lo)
     yield* burn(SK_WAIT_WINDOW, "sys");
     rc = cond();
     if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);

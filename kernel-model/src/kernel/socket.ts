@@ -367,6 +367,7 @@ export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: numbe
 
 // include/uapi/asm-generic/socket.h
 export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_RCVLOWAT = 18;
 export const SO_RCVTIMEO = 20;
@@ -381,6 +382,11 @@ export function SYSC_setsockopt(k: Kernel, fd: number, level: number, optname: n
     if (level !== SOL_SOCKET) return -ENOPROTOOPT;
     const sk = sock.sk!;
     switch (optname) {
+      case SO_SNDBUF:
+        // sk_sndbuf = max(val * 2, SOCK_MIN_SNDBUF), capped by wmem_max; wake writers if it grew
+        sk.sk_sndbuf = Math.max(Math.min(val, k.sysctl.wmem_max) * 2, 4608);
+        sk.sk_write_space(k, sk);
+        return 0;
       case SO_RCVBUF:
         // sk_rcvbuf = max(val * 2, SOCK_MIN_RCVBUF), capped by rmem_max
         sk.sk_rcvbuf = Math.max(Math.min(val, k.sysctl.rmem_max) * 2, 2304);

@@ -1,4 +1,4 @@
-// socket_send.ts: the send system calls on a socket, down to sock->ops->sendmsg.
+// socket_send.ts: the send system calls on a socket, down to sock->ops->sendmsg, and shutdown.
 // Linux 4.6.2: net/socket.c (SYSC_sendto, SYSC_send, sock_sendmsg, sock_sendmsg_nosec,
 // sock_write_iter). Book: the sender's half of §3.3 (what the probe's sender calls).
 //
@@ -8,6 +8,7 @@
 //   -> MSG_DONTWAIT, then sock_sendmsg -> sock_sendmsg_nosec -> sock->ops->sendmsg
 //   (inet_sendmsg). send(fd, buf, len, flags) is sendto with no address.
 // * sock_write_iter: write(2) on a socket file (f_op->write_iter).
+// * SYSC_shutdown(k, fd, how) -> sock->ops->shutdown (inet_shutdown, af_inet_send.ts).
 //
 // Model vs kernel: no LSM hook (security_socket_sendmsg returns 0), no control messages; the
 // destination is a port on this host (127.0.0.1, the model's one route: lo).
@@ -58,9 +59,9 @@ export function* sock_sendmsg(k: Kernel, sock: Socket, msg: SendMsghdr): KGen<nu
 }
 
 /** SYSCALL_DEFINE6(sendto, fd, buff, len, flags, addr, addr_len); send() passes addr = NULL. */
-export function* SYSC_sendto(k: Kernel, fd: number, len: number, flags: number, addr: SockaddrIn | null, meta: SendMeta = {}, name = "SYSC_sendto"): KGen<number> {
+export function* SYSC_sendto(k: Kernel, fd: number, len: number, flags: number, addr: SockaddrIn | null, meta: SendMeta = {}): KGen<number> {
   const a = addr ? `{AF_INET, ${addr.sin_addr}:${addr.sin_port}}` : "NULL";
-  k.tr?.enter(name, `${name}(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)}, ${a})`);
+  k.tr?.enter("SYSC_sendto", `SYSC_sendto(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)}, ${a})`);
   try {
     if (!(len >= 0 && Number.isInteger(len))) return -EINVAL; // import_single_range
     const sock = sockfd_lookup_light(k, fd);
@@ -68,6 +69,45 @@ export function* SYSC_sendto(k: Kernel, fd: number, len: number, flags: number, 
     if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
     const msg: SendMsghdr = { msg_name: addr, msg_flags: flags, count: len, msgId: meta.msgId ?? -1, tstamp: k.now };
     return yield* sock_sendmsg(k, sock, msg);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE4(send, fd, buff, len, flags): return sys_sendto(fd, buff, len, flags, NULL, 0). */
+export function* SYSC_send(k: Kernel, fd: number, len: number, flags: number, meta: SendMeta = {}): KGen<number> {
+  k.tr?.enter("SYSC_send", `SYSC_send(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)})`);
+  try {
+    return yield* SYSC_sendto(k, fd, len, flags, null, meta);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE3(connect, fd, uservaddr, addrlen) -> sock->ops->connect(sock, addr, len,
+ *  sock->file->f_flags). The address is a port on 127.0.0.1 (the model's one route: lo). */
+export function* SYSC_connect(k: Kernel, fd: number, addr: SockaddrIn): KGen<number> {
+  k.tr?.enter("SYSC_connect", `SYSC_connect(fd = ${fd}, {AF_INET, ${addr.sin_addr}:${addr.sin_port}}, 16)`);
+  try {
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    const connect = sock.ops?.connect as ((k: Kernel, s: Socket, a: SockaddrIn, flags: number) => KGen<number>) | undefined;
+    if (typeof connect !== "function") return -EOPNOTSUPP;
+    return yield* connect(k, sock, addr, sock.file!.f_flags);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE2(shutdown, fd, how) -> sock->ops->shutdown (inet_shutdown). */
+export function SYSC_shutdown(k: Kernel, fd: number, how: number): number {
+  k.tr?.enter("SYSC_shutdown", `SYSC_shutdown(fd = ${fd}, how = ${how})`);
+  try {
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    const shutdown = sock.ops?.shutdown as ((k: Kernel, s: Socket, how: number) => number) | undefined;
+    if (typeof shutdown !== "function") return -EOPNOTSUPP; // sock_no_shutdown
+    return shutdown(k, sock, how);
   } finally {
     k.tr?.exit();
   }

@@ -11,6 +11,9 @@
 //   MAX_SOFTIRQ_RESTART (10) times and MAX_SOFTIRQ_TIME (2 ms), and not if need_resched;
 //   then leaves the rest to ksoftirqd/N (wakeup_softirqd), a real task that competes for the CPU.
 //
+// * rcu_read_lock_bh / rcu_read_unlock_bh (the transmit path): the outermost re-enable runs
+//   pending softirqs in the current task's context (do_softirq); their time is softirq time.
+//
 // Model vs kernel: the book says softirqs are "handled by ksoftirqd"; in 4.6 they normally run
 // in irq_exit and ksoftirqd only takes over past the limits above (reference §0.2 item 4).
 // No threadirqs, no softirqs raised outside interrupt context except from ksoftirqd itself.
@@ -162,5 +165,16 @@ export function* do_softirq(k: Kernel, rq: Rq): KGen<void> {
     yield* __do_softirq(k, rq);
     k.tr?.exit();
   }
+  k.tr?.exit();
+}
+
+/** A bottom-half enable in process context after TCP processing ran with BHs off:
+ *  release_sock's spin_unlock_bh, local_bh_enable after tcp_prequeue_process. What that
+ *  processing raised (segments it sent over lo sit on this CPU's backlog) runs here. */
+export function* bhEnablePoint(k: Kernel): KGen<void> {
+  const rq = k.cpu;
+  if (!rq || rq.bh_disable_cnt || rq.in_softirq || rq.irqs.length > 0 || !rq.softirq_pending) return;
+  k.tr?.enter("local_bh_enable", "local_bh_enable()", "spin_unlock_bh / local_bh_enable after TCP work with BHs off");
+  yield* do_softirq(k, rq);
   k.tr?.exit();
 }

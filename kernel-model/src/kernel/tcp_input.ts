@@ -12,23 +12,37 @@
 //   tcp_fin, drain the out-of-order queue; out of order -> out_of_order_queue.
 // * tcp_fin: RCV_SHUTDOWN, SOCK_DONE, ESTABLISHED -> CLOSE_WAIT, sk_state_change (wake all).
 // * tcp_rcv_state_process: the listener's SYN (tcp_v4_conn_request).
+// * tcp_reset (a RST at rcv_nxt, via tcp_validate_incoming): sk_err = ECONNRESET (EPIPE after
+//   the peer's FIN, ECONNREFUSED in SYN_SENT), sk_error_report, tcp_done (TCP_CLOSE,
+//   sk_shutdown = SHUTDOWN_MASK, sk_state_change): poll sees POLLERR | POLLHUP | POLLIN | POLLRDHUP.
 //
-// Model vs kernel: no ACK sending, no window, no coalescing (tcp_try_coalesce), no urgent data;
-// a segment over the receive buffer is dropped (the peer retransmits it after an RTO).
+// * tcp_ack (segments of the model's own TCP over lo carry ack_seq): tcp_clean_rtx_queue,
+//   tcp_data_snd_check; tcp_rcv_synsent_state_process -> tcp_finish_connect for connect().
+//
+// Model vs kernel: ACKs are sent at once for every segment, and only over lo; no window, no
+// coalescing (tcp_try_coalesce), no urgent data; a segment over the receive buffer is dropped
+// (a remote peer retransmits it after an RTO; over lo it is lost: the model has no receive
+// window to stop the sender first).
 
 import type { Kernel } from "./kernel";
 import {
-  skb_set_owner_r, sock_owned_by_user, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
+  skb_set_owner_r, sock_owned_by_user, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
+  TCP_SYN_SENT,
   type SkBuff, type Sock,
 } from "./sock";
 import { charge } from "./sched";
-import { tcp_sk } from "./tcp";
+import { tcp_done, tcp_sk } from "./tcp";
+import { atomicRun, tcp_send_ack, tcp_write_xmit, tcpOverLo } from "./tcp_output";
+import { SOCK_NOSPACE } from "./sock_wmem";
+import { ECONNREFUSED, ECONNRESET, EPIPE, errnoName } from "./errno";
 import { tcp_v4_conn_request } from "./tcp_ipv4";
 
 /** tcp_rcv_established(sk, skb, th, len). */
 export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_rcv_established", "tcp_rcv_established(sk, skb, tcp_hdr(skb), skb->len)");
+  // an ACK for data we sent (the model's own TCP, over lo): tcp_ack, then tcp_data_snd_check
+  if (skb.ack_seq !== undefined && skb.ack_seq !== tp.snd_una) tcp_ack(k, sk, skb);
   // header prediction: in order, no flags beyond ACK, nothing out of order
   if (skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0 && skb.len > 0) {
     let eaten = false;
@@ -43,12 +57,93 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
       eaten = true;
     }
     if (!eaten) tcp_queue_rcv(k, sk, skb);
+    if (tcpOverLo(sk)) tcp_send_ack(k, sk); // __tcp_ack_snd_check: the model ACKs every segment at once
     sk.sk_data_ready(k, sk);
+  } else if (skb.rst) {
+    tcp_validate_incoming(k, sk, skb);
   } else {
     k.tr?.leaf("slow path: tcp_validate_incoming(); tcp_ack(); tcp_data_queue(sk, skb)");
     tcp_data_queue(k, sk, skb);
   }
   k.tr?.exit();
+}
+
+/** tcp_validate_incoming(sk, skb, th, syn_inerr), its RST step (RFC 5961 3.2): a RST exactly at
+ *  rcv_nxt resets the connection; one elsewhere in the window only earns a challenge ACK. */
+function tcp_validate_incoming(k: Kernel, sk: Sock, skb: SkBuff): void {
+  k.tr?.enter("tcp_validate_incoming", "tcp_validate_incoming(sk, skb, th, 1)", "th->rst");
+  if (skb.seq === tcp_sk(sk).rcv_nxt) tcp_reset(k, sk);
+  else k.tr?.leaf("tcp_send_challenge_ack(sk, skb)", "RST not at rcv_nxt: ignored (challenge ACK)");
+  k.tr?.exit();
+}
+
+/** tcp_ack(sk, skb, flag): the peer ACKed up to ack_seq: tcp_clean_rtx_queue frees what it
+ *  covers (sk_wmem_queued, packets_out), then tcp_data_snd_check: tcp_push_pending_frames (the
+ *  cwnd has room again) and tcp_check_space (writers that found no room: sk_write_space). */
+export function tcp_ack(k: Kernel, sk: Sock, skb: SkBuff): void {
+  const tp = tcp_sk(sk);
+  const ack = skb.ack_seq!;
+  if (ack <= tp.snd_una || ack > tp.snd_nxt) return; // old or not-yet-sent: ignored
+  k.tr?.enter("tcp_ack", "tcp_ack(sk, skb, flag)", `snd_una ${tp.snd_una} -> ${ack}`);
+  tp.snd_una = ack;
+  k.tr?.enter("tcp_clean_rtx_queue", "tcp_clean_rtx_queue(sk, prior_fackets, prior_snd_una, &sack_state)");
+  let freed = 0;
+  while (tp.sk_write_queue.length > 0 && tp.sk_write_queue[0].end_seq <= ack) {
+    const s = tp.sk_write_queue.shift()!; // tcp_unlink_write_queue; sk_wmem_free_skb
+    tp.sk_wmem_queued -= s.truesize;
+    tp.packets_out--;
+    freed += s.truesize;
+  }
+  k.tr?.leaf(`sk_wmem_free_skb(): sk_wmem_queued -= ${freed} (= ${tp.sk_wmem_queued}); packets_out = ${tp.packets_out}`, "SOCK_QUEUE_SHRUNK");
+  k.tr?.exit();
+  k.tr?.exit();
+  if (sk.sk_state !== TCP_ESTABLISHED && sk.sk_state !== TCP_CLOSE_WAIT) return;
+  // tcp_data_snd_check(sk) -> tcp_push_pending_frames(sk); tcp_check_space(sk)
+  if (tp.sk_write_queue.some((s) => s.seq >= tp.snd_nxt)) atomicRun(k, tcp_write_xmit(k, sk));
+  if (freed && sk.sk_socket && sk.sk_socket.flags & (1 << SOCK_NOSPACE)) {
+    k.tr?.leaf("tcp_check_space(sk): SOCK_NOSPACE -> tcp_new_space(sk)", undefined, "tcp_check_space");
+    sk.sk_write_space(k, sk);
+  }
+}
+
+/** tcp_rcv_synsent_state_process(sk, skb, th): our SYN was answered: a SYN-ACK for it makes
+ *  the connection ESTABLISHED (tcp_finish_connect wakes connect()) and we ACK it. */
+function tcp_rcv_synsent_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_rcv_synsent_state_process", "tcp_rcv_synsent_state_process(sk, skb, th)");
+  try {
+    if (skb.rst) {
+      if (skb.ack_seq === tp.snd_nxt) tcp_reset(k, sk); // ECONNREFUSED
+      return;
+    }
+    if (!(skb.syn && skb.ack_seq === tp.snd_nxt)) return; // not for our SYN: dropped
+    tcp_ack(k, sk, skb); // frees the SYN
+    tp.rcv_nxt = tp.copied_seq = skb.seq + 1;
+    k.tr?.enter("tcp_finish_connect", "tcp_finish_connect(sk, skb)", "TCP_SYN_SENT -> TCP_ESTABLISHED");
+    sk.sk_state = TCP_ESTABLISHED;
+    if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_state_change(k, sk);
+    k.tr?.exit();
+    tcp_send_ack(k, sk);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** tcp_reset(sk): the peer reset the connection: sk_err by state, sk_error_report, tcp_done. */
+export function tcp_reset(k: Kernel, sk: Sock): void {
+  k.tr?.enter("tcp_reset", "tcp_reset(sk)");
+  try {
+    // We want the right error as BSD sees it (and indeed as we do).
+    if (sk.sk_state === TCP_SYN_SENT) sk.sk_err = ECONNREFUSED;
+    else if (sk.sk_state === TCP_CLOSE_WAIT) sk.sk_err = EPIPE;
+    else if (sk.sk_state === TCP_CLOSE) return;
+    else sk.sk_err = ECONNRESET;
+    k.tr?.leaf(`sk->sk_err = ${errnoName(-sk.sk_err).replace("-", "")}`);
+    if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_error_report(k, sk);
+    tcp_done(k, sk);
+  } finally {
+    k.tr?.exit();
+  }
 }
 
 /** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc, advance rcv_nxt. */
@@ -76,6 +171,7 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
       tcp_queue_rcv(k, sk, skb);
       if (skb.fin) tcp_fin(k, sk);
       tcp_ofo_queue(k, sk);
+      if (tcpOverLo(sk)) tcp_send_ack(k, sk);
       if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_data_ready(k, sk);
     }
   } else if (skb.seq > tp.rcv_nxt) {
@@ -111,15 +207,22 @@ export function tcp_fin(k: Kernel, sk: Sock): void {
   k.tr?.exit();
 }
 
-/** tcp_rcv_state_process: segments for non-ESTABLISHED socks (the listener's SYN here). */
+/** tcp_rcv_state_process: segments for non-ESTABLISHED socks: the listener's SYN, the answer to
+ *  our SYN, and (FIN_WAIT1, CLOSE_WAIT, LAST_ACK, ...) the ACK step, then data or a RST. */
 export function tcp_rcv_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
   k.tr?.enter("tcp_rcv_state_process", "tcp_rcv_state_process(sk, skb)");
   if (sk.sk_state === TCP_LISTEN) {
     if (skb.syn) tcp_v4_conn_request(k, sk, skb);
-  } else if (sk.sk_state === TCP_CLOSE_WAIT) {
-    // more after FIN: ignored
+  } else if (sk.sk_state === TCP_SYN_SENT) {
+    tcp_rcv_synsent_state_process(k, sk, skb);
   } else {
-    tcp_data_queue(k, sk, skb);
+    if (skb.ack_seq !== undefined && skb.ack_seq !== tcp_sk(sk).snd_una) tcp_ack(k, sk, skb);
+    if (sk.sk_state === TCP_CLOSE_WAIT) {
+      if (skb.rst) tcp_validate_incoming(k, sk, skb); // a RST after the FIN: EPIPE
+      // more data after FIN: ignored
+    } else {
+      tcp_data_queue(k, sk, skb);
+    }
   }
   k.tr?.exit();
 }

@@ -23,8 +23,8 @@ import { inet_release, inet_recvmsg, inet_bind } from "./af_inet";
 import { __skb_recv_datagram, datagram_poll, skb_free_datagram_locked } from "./datagram";
 import type { File, PollTable } from "./fs";
 import { udp_sendmsg } from "./udp_send";
-import { inet_sendmsg } from "./af_inet_send";
-import type { SendMsghdr } from "./socket_send";
+import { inet_dgram_connect, inet_sendmsg, inet_shutdown } from "./af_inet_send";
+import type { SendMsghdr, SockaddrIn } from "./socket_send";
 
 /** udp_lib_close -> sk_common_release: unhash and free. */
 export function udp_lib_close(k: Kernel, sk: Sock, timeout: number): void {
@@ -140,4 +140,6 @@ export const inet_dgram_ops: ProtoOps = {
   poll: udp_poll,
   recvmsg: inet_recvmsg,
   sendmsg: (k: Kernel, sock: Socket, msg: SendMsghdr, size: number) => inet_sendmsg(k, sock, msg, size),
+  shutdown: (k: Kernel, sock: Socket, how: number) => inet_shutdown(k, sock, how),
+  connect: (k: Kernel, sock: Socket, addr: SockaddrIn, flags: number) => inet_dgram_connect(k, sock, addr, flags),
 };

@@ -4,23 +4,28 @@
 //
 // Interface:
 // * spawnLoopbackSender(k, o) -> {task, start(at, times)}: a task (k.spawn, pinned to o.cpu) that
-//   opens one UDP socket per connection, then waits (pause()) until start signals it at `at`,
-//   and sends message i to connection conn[i] (sendto to port(c)). Each sendto runs the whole
+//   opens one socket per connection (TCP: connect()ed over lo while the server accepts), then
+//   waits (pause()) until start signals it at `at`, and sends message i to connection conn[i]
+//   (UDP sendto to port(c); TCP send, whose ACKs come back over lo). Each send runs the whole
 //   receive path in the sender's context (dev_queue_xmit -> loopback_xmit -> netif_rx ->
 //   do_softirq), so the load is closed-loop: the sender cannot outrun its own softirq.
 // * Pacing: with `times` (absolute ns, from traffic.ts), the sender waits for times[i] the way
 //   the probe's --wait auto does: clock_nanosleep(TIMER_ABSTIME) when the gap is at least
 //   50 µs, a busy loop on the clock (user time) below that. Without times: back to back.
 //
-// Model vs kernel: the sender's own work between two sends (the probe's clock_gettime and loop)
+// Model vs kernel: TCP is sent as the probe sets it up (TCP_NODELAY) with the simplifications of
+// tcp_output.ts (fixed cwnd 10, every segment ACKed at once). The sender's own work between two sends (the probe's clock_gettime and loop)
 // is `perMsgUserNs` of user time (default 100 ns).
 
 import type { Kernel } from "../kernel/kernel";
 import type { TaskStruct } from "../kernel/sched";
-import { AF_INET, SOCK_DGRAM } from "../kernel/socket";
+import { AF_INET, SOCK_DGRAM, SOCK_STREAM } from "../kernel/socket";
 import { kill } from "../kernel/signal";
 
 export interface LoopbackSenderOptions {
+  /** udp: one socket per connection, sendto its port; tcp: one socket per connection,
+   *  connect()ed to `port(c)` while the server accepts (setup), then send(). */
+  proto: "udp" | "tcp";
   conns: number;
   msgs: number;
   msgSize: number;
@@ -60,7 +65,15 @@ export function spawnLoopbackSender(k: Kernel, o: LoopbackSenderOptions): Loopba
   s.task = k.spawn("sender", function* (sys) {
     sys.task.files.rlimit_nofile = Math.max(sys.task.files.rlimit_nofile, o.conns + 64);
     const fds: number[] = [];
-    for (let c = 0; c < o.conns; c++) fds.push(yield* sys.socket(AF_INET, SOCK_DGRAM, 0));
+    for (let c = 0; c < o.conns; c++) {
+      const fd = yield* sys.socket(AF_INET, o.proto === "tcp" ? SOCK_STREAM : SOCK_DGRAM, 0);
+      if (o.proto === "tcp") {
+        // the probe sets TCP_NODELAY; the model's TCP always behaves so (tcp_output.ts)
+        const r = yield* sys.connect(fd, o.port(c));
+        if (r !== 0) throw new Error(`loopback sender: connect to port ${o.port(c)} failed (${r})`);
+      }
+      fds.push(fd);
+    }
     yield* sys.pause(); // until start(at)
     for (let i = 0; i < o.msgs; i++) {
       if (times) {
@@ -70,7 +83,9 @@ export function spawnLoopbackSender(k: Kernel, o: LoopbackSenderOptions): Loopba
       }
       if (per > 0) yield* sys.compute(per);
       const c = o.conn(i);
-      const n = yield* sys.sendto(fds[c], o.msgSize, 0, o.port(c), { msgId: i });
+      const n = o.proto === "tcp"
+        ? yield* sys.send(fds[c], o.msgSize, 0, { msgId: i })
+        : yield* sys.sendto(fds[c], o.msgSize, 0, o.port(c), { msgId: i });
       if (n === o.msgSize) s.sent++;
       else s.errors.set(n, (s.errors.get(n) ?? 0) + 1);
     }

@@ -24,6 +24,7 @@ import { percentiles, type Percentiles } from "../sim/stats";
 import { arrivals, type TrafficPattern } from "./traffic";
 import { epollLoop } from "./epoll-server";
 import { spawnLoopbackSender, type LoopbackSender } from "./loopback-sender";
+import { TCP_LO_MSS } from "../kernel/tcp_output";
 
 export type ServerModel = "blocking" | "epoll";
 
@@ -36,7 +37,7 @@ export interface ServerOptions {
    *  unset means back to back). */
   rate?: number;
   /** Who sends: "remote" hosts behind eth0 at an open-loop rate (default), or "loopback": a
-   *  sender task on this machine sending over lo (loopback-sender.ts), as the probe does. UDP. */
+   *  sender task on this machine sending over lo (loopback-sender.ts), as the probe does. */
   sender?: "remote" | "loopback";
   /** The loopback sender's CPU (default 0; the probe's --sender-cpu). */
   senderCpu?: number;
@@ -119,7 +120,7 @@ export function runServer(o: ServerOptions): ServerRun {
   if (!(o.msgs >= 1 && Number.isInteger(o.msgs))) throw new RangeError(`msgs must be a positive integer, got ${o.msgs}`);
   const sender = o.sender ?? "remote";
   if (sender !== "remote" && sender !== "loopback") throw new RangeError(`sender must be remote or loopback, got ${String(sender)}`);
-  if (sender === "loopback" && proto !== "udp") throw new RangeError("sender loopback: only --proto udp is modelled (TCP over lo is not)");
+  if (sender === "loopback" && proto === "tcp" && msgSize > TCP_LO_MSS) throw new RangeError(`msgSize must be at most ${TCP_LO_MSS} with the loopback TCP sender (one segment per send), got ${msgSize}`);
   const k = new Kernel({
     cpus: o.cpus ?? 1, seed: o.seed ?? 1, costs: o.costs, trace: o.trace, timeline: o.timeline,
     net: o.irqCpu === undefined ? undefined : { irqAffinity: o.irqCpu },
@@ -190,10 +191,10 @@ export function runServer(o: ServerOptions): ServerRun {
   const conn = (i: number) => (o.order === "rr" || sender === "loopback" && o.order === undefined ? i % o.conns : connOf[i]);
   const connOf: number[] = [];
   const lsender = sender === "loopback"
-    ? spawnLoopbackSender(k, { conns: o.conns, msgs: o.msgs, msgSize, port: (c) => BASE_PORT + c, conn, cpu: o.senderCpu ?? 0 })
+    ? spawnLoopbackSender(k, { proto, conns: o.conns, msgs: o.msgs, msgSize, port: (c) => (proto === "tcp" ? 80 : BASE_PORT + c), conn, cpu: o.senderCpu ?? 0 })
     : null;
   const peers: TcpPeer[] = [];
-  if (proto === "tcp") {
+  if (proto === "tcp" && !lsender) {
     // one SYN every 20 µs: slower than the softirq handles them, so the RX ring never overflows
     for (let i = 0; i < o.conns; i++) peers.push(new TcpPeer(k, { dport: 80 }).connect(100_000 + i * 20_000));
   }
@@ -215,7 +216,7 @@ export function runServer(o: ServerOptions): ServerRun {
   const rng = k.rng.fork();
   const paced = sender === "remote" || o.rate !== undefined;
   const times = paced ? arrivals({ pattern: o.pattern ?? "poisson", msgs: o.msgs, rate: o.rate ?? 10_000, burst: o.burst, start: t0 }, rng) : null;
-  const segsPerMsg = proto === "tcp" ? Math.ceil(msgSize / TCP_MSS) : 1;
+  const segsPerMsg = proto === "tcp" && !lsender ? Math.ceil(msgSize / TCP_MSS) : 1; // lo: one segment per send
   for (let i = 0; i < o.msgs; i++) connOf.push(o.order === "rr" ? i % o.conns : rng.int(0, o.conns - 1));
   if (lsender) {
     // the sender task waits in pause() until t0, then sends (paced by `times`, or back to back)
