@@ -25,13 +25,13 @@
 //
 // Model vs kernel (the mapping is as close as the model allows; the model is not tuned):
 // * The probe runs on loopback: loopback_xmit -> netif_rx queues the skb on the *sender's*
-//   CPU and the NET_RX softirq runs there, in the sender's context. UDP cells use the model's
-//   loopback sender (loopback-sender.ts: a pinned sender task, the same path). TCP cells use
-//   remote peers behind a NIC whose IRQs all go to the probe's sender CPU (the softirq on the
-//   same CPU; no sender task, no loopback ACK path) until TCP over lo is modelled.
+//   CPU and the NET_RX softirq runs there, in the sender's context. The model's loopback sender
+//   (loopback-sender.ts: a pinned sender task, the same path, TCP's ACKs back over lo) does the
+//   same. sender: "remote" instead puts hosts behind a NIC whose IRQs all go to the probe's
+//   sender CPU (the softirq on the same CPU, but no sender task and no ACK path).
 // * A model burst arrives at the NIC back to back (1 ns apart); the probe's sender needs a few
 //   µs per send() (transmit + the whole receive softirq), so its batch is spread out.
-// * The model's TCP reader reads up to 64 KiB per read(); the probe reads exactly one message.
+// * Each read() asks for one message (readSize = the probe's --size), as the probe's recv() does.
 // * The model is Linux 4.6.2 (CFS, TCP prequeue); the probe's kernel is whatever runs it.
 
 import * as path from "node:path";
@@ -72,10 +72,9 @@ export interface ProbeMatrixOptions {
   calibrated?: boolean;
   /** Costs from another probe file (`compare --calibrate`), instead of this probe's. */
   costs?: ServerOptions["costs"];
-  /** Who sends in the model: "loopback" (a sender task over lo, as the probe), "remote" (hosts
-   *  behind a NIC whose IRQs go to the probe's sender CPU), or "auto" (default): loopback where
-   *  the model has it (UDP), remote for TCP (TCP over lo is not modelled yet). */
-  sender?: "auto" | "loopback" | "remote";
+  /** Who sends in the model: "loopback" (default: a sender task over lo, as the probe), or
+   *  "remote" (hosts behind a NIC whose IRQs all go to the probe's sender CPU). */
+  sender?: "loopback" | "remote";
   seed?: number;
 }
 
@@ -107,10 +106,10 @@ export function probeMatrixJobs(probeJson: unknown, opts: ProbeMatrixOptions = {
     const want = burst > 1 ? opts.burstMsgs ?? 2048 : opts.sparseMsgs ?? 500;
     const msgs = Math.min(r.msgs, Math.max(burst, Math.floor(want / burst) * burst));
     const pinned = r.sender_cpu >= 0 && r.receiver_cpu >= 0;
-    const loopback = (opts.sender ?? "auto") === "loopback" || ((opts.sender ?? "auto") === "auto" && r.proto === "udp");
+    const loopback = (opts.sender ?? "loopback") === "loopback";
     const job: ProbeJob = {
       regime: r.regime,
-      model: r.mode, proto: r.proto, conns: r.conns, msgs, msgSize: r.bytes, work: r.work_ns,
+      model: r.mode, proto: r.proto, conns: r.conns, msgs, msgSize: r.bytes, readSize: r.bytes, work: r.work_ns,
       pattern: burst > 1 ? "burst" : "fixed", rate, order: r.order === "random" ? "random" : "rr",
       seed: opts.seed ?? r.seed ?? 1,
       // pinned: softirq (the probe's sender CPU) and application on separate CPUs, as the probe
