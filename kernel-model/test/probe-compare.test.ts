@@ -35,8 +35,10 @@ describe("probeMatrixJobs", () => {
     expect(odd[find(odd, "epoll", "tcp", 100, "sparse")].msgs).toBe(123);
   });
 
-  it("the probe's CPU layout: IRQs to the sender's CPU, receivers pinned to the receiver's CPU", () => {
-    for (const j of jobs) expect([j.cpus, j.irqCpu, j.receiverCpu]).toEqual([2, 0, 1]);
+  it("the probe's experiment: a loopback sender pinned to the sender's CPU, receivers to the receiver's, reads of one message", () => {
+    for (const j of jobs) expect([j.cpus, j.sender, j.senderCpu, j.receiverCpu, j.irqCpu, j.readSize]).toEqual([2, "loopback", 0, 1, undefined, 64]);
+    // sender: "remote" puts every NIC interrupt on the probe's sender CPU instead
+    for (const j of probeMatrixJobs(ref, { sender: "remote" })) expect([j.cpus, j.sender, j.irqCpu, j.receiverCpu]).toEqual([2, undefined, 0, 1]);
   });
 
   it("a calibrated job uses the probe's costs; calibrated: false keeps the book's", () => {
