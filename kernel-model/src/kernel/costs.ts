@@ -77,15 +77,16 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   sendmsg: 500, // model estimate
   txPacket: 700, // model estimate
   backlogPacket: 800, // model estimate: rxPacket without igb_clean_rx_irq's descriptor and skb build
-  // The two below are this machine's (2 vCPUs, Firecracker VM, Linux 6.18). Their sum is the
-  // committed probe reference (scripts/probe/reference.json, quiet, 2026-11-25): a wakeup on the
-  // other, idle CPU p50 21.4 µs minus one on the same CPU 3.1 µs = 18.2 µs. The split is from the
-  // wakeup to the other CPU kept busy, measured by the newer probe on 2026-12-01 (every run there
-  // disturbed by other load; median over five runs of busy minus same-CPU: 11.2 µs). Bare metal
-  // is faster (an IPI in about 1 µs, C1 exit in a few µs, deep C-states 100 µs and more):
-  // calibrate with the probe (`--calibrate PROBE.json`).
-  ipi: 11000,
-  idleExit: 7000,
+  // The book's model has neither: 0 by default, so a run without a probe is the book's. This
+  // machine (2 vCPUs, Firecracker VM, Linux 6.18) measures both: the committed probe reference
+  // (scripts/probe/reference.json, quiet, 2026-11-25) has their sum, a wakeup on the other, idle
+  // CPU p50 21.4 µs minus one on the same CPU 3.1 µs = 18.2 µs; the newer probe's wakeup to the
+  // other CPU kept busy splits it (2026-12-01, every run disturbed by other load; median of five
+  // runs, busy minus same CPU: 11.2 µs of IPI, so about 7 µs of idle exit). Bare metal is faster
+  // (an IPI in about 1 µs, C1 exit in a few µs, deep C-states 100 µs and more). `--calibrate
+  // PROBE.json` and `compare` take them from a probe (costsFromProbe).
+  ipi: 0,
+  idleExit: 0,
 };
 
 /** Defaults with some fields replaced, e.g. from a probe calibration. */
