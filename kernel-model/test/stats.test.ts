@@ -29,7 +29,7 @@ describe("metrics in the real tools' formats", () => {
     for (let i = 0; i < 3; i++) udpSend(k, { dport: 53, bytes: 10, at: 1_000_000 * (i + 1) });
     k.run(5_000_000);
     const folded = foldedStacks(k.tr!.wakeStacks);
-    expect(folded).toMatch(/^do_IRQ;irq_exit;.*;net_rx_action;.*;udp_rcv;.*;sock_def_readable;.*;try_to_wake_up 3$/);
+    expect(folded).toMatch(/^do_IRQ;exiting_irq;irq_exit;.*;net_rx_action;.*;pt_prev->func;ip_rcv;.*;udp_rcv;.*;sock_def_readable;__wake_up_sync_key;__wake_up_common;receiver_wake_function;autoremove_wake_function;default_wake_function;try_to_wake_up 3$/);
   });
 });
 

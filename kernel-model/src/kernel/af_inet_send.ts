@@ -19,7 +19,7 @@ import { EAGAIN, EINVAL, ENOTCONN, EOPNOTSUPP } from "./errno";
 import { udp_prot } from "./udp";
 import { lock_sock, release_sock, SHUTDOWN_MASK, RCV_SHUTDOWN, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT } from "./sock";
 import { SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING, SS_UNCONNECTED } from "./socket";
-import type { SockaddrIn } from "./socket_send";
+import type { SockaddrIn } from "./socket";
 import { TASK_INTERRUPTIBLE } from "./sched";
 import { DEFINE_WAIT, finish_wait, prepare_to_wait } from "./wait";
 import { schedule_timeout } from "./timer";
@@ -77,7 +77,8 @@ export function inet_autobind(k: Kernel, sk: Sock): number {
       if (!k.hash.udp.has(port)) {
         sk.inet_num = port;
         k.hash.udp.set(port, sk);
-        k.tr?.leaf(`inet->inet_num = ${port}; inet->inet_sport = htons(${port})`);
+        k.tr?.leaf("sk->sk_prot->get_port(sk, 0)", `udp_v4_get_port: inet->inet_num = ${port}`);
+        k.tr?.leaf("inet->inet_sport = htons(inet->inet_num);", `${port}`);
         return 0;
       }
     }
@@ -118,7 +119,7 @@ function* inet_wait_for_connect(k: Kernel, sk: Sock, timeo: number): KGen<number
   prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
   while (sk.sk_state === TCP_SYN_SENT || sk.sk_state === TCP_SYN_RECV) {
     release_sock(k, sk); // the SYN-ACK may be waiting in sk_backlog: ESTABLISHED, our ACK queued
-    yield* bhEnablePoint(k); // ... and sent to the listener here
+    yield* bhEnablePoint(k, "release_sock"); // ... and sent to the listener here
     timeo = yield* schedule_timeout(k, timeo);
     lock_sock(k, sk);
     if (k.current.sigpending || !timeo) break;
@@ -168,7 +169,7 @@ export function* inet_stream_connect(k: Kernel, sock: Socket, addr: SockaddrIn, 
     }
   } finally {
     release_sock(k, sk);
-    yield* bhEnablePoint(k);
+    yield* bhEnablePoint(k, "release_sock");
     k.tr?.exit();
   }
 }

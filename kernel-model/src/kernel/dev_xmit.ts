@@ -13,7 +13,7 @@
 //   NET_RX on this CPU. The softirq runs when the sender's outermost rcu_read_unlock_bh
 //   re-enables bottom halves (softirq.ts: do_softirq), or at the next irq_exit on this CPU.
 // * process_backlog(k, napi, quota) (net_rx_action's n->poll for the backlog NAPI): move
-//   input_pkt_queue to process_queue and hand each skb to __netif_receive_skb -> ip_rcv, at most
+//   input_pkt_queue to process_queue and hand each skb to __netif_receive_skb (dev.ts, shared with the NIC path) -> ip_rcv, at most
 //   `quota` (weight_p = 64) per poll; an empty queue completes the NAPI (napi->state = 0).
 //
 // Model vs kernel: no RPS (netif_rx_internal's get_rps_cpu branch is off, as it is by
@@ -24,8 +24,7 @@
 import type { Kernel } from "./kernel";
 import { burn, type KGen, type Rq } from "./sched";
 import { __raise_softirq_irqoff, rcu_read_lock_bh, rcu_read_unlock_bh, NET_RX_SOFTIRQ } from "./softirq";
-import { ip_rcv } from "./ip_input";
-import type { NapiStruct, NetDevice } from "./dev";
+import { __netif_receive_skb, type NapiStruct, type NetDevice } from "./dev";
 import type { SkBuff } from "./sock";
 
 /** net.core.netdev_max_backlog (default 1000). */
@@ -85,9 +84,11 @@ export function enqueue_to_backlog(k: Kernel, skb: SkBuff, rq: Rq): number {
       if (qlen === 0 && !sd.backlog.sched) {
         // !__test_and_set_bit(NAPI_STATE_SCHED, &sd->backlog.state)
         sd.backlog.sched = true;
-        tr?.leaf("____napi_schedule(sd, &sd->backlog): list_add_tail(&napi->poll_list, &sd->poll_list)", "first skb: schedule the backlog NAPI", "____napi_schedule");
+        tr?.enter("____napi_schedule", "____napi_schedule(sd, &sd->backlog)", "first skb: schedule the backlog NAPI");
+        tr?.leaf("list_add_tail(&napi->poll_list, &sd->poll_list)");
         sd.poll_list.push(sd.backlog);
         __raise_softirq_irqoff(k, rq, NET_RX_SOFTIRQ);
+        tr?.exit();
       }
       sd.input_pkt_queue.push(skb); // __skb_queue_tail(&sd->input_pkt_queue, skb)
       tr?.leaf(`__skb_queue_tail(&sd->input_pkt_queue, skb)`, `qlen ${qlen + 1}`);
@@ -131,17 +132,4 @@ export function* process_backlog(k: Kernel, napi: NapiStruct, quota: number): KG
   } finally {
     tr?.exit();
   }
-}
-
-/** __netif_receive_skb(skb) -> __netif_receive_skb_core -> deliver_skb -> ip_rcv: the same
- *  protocol delivery as the NIC path's (dev.ts napi_gro_receive), without GRO. */
-export function __netif_receive_skb(k: Kernel, skb: SkBuff): void {
-  const tr = k.tr;
-  if (tr) {
-    tr.enter("__netif_receive_skb", "__netif_receive_skb(skb)");
-    tr.enter("__netif_receive_skb_core", "__netif_receive_skb_core(skb, false)");
-    tr.enter("", "deliver_skb(skb, pt_prev, orig_dev): pt_prev->func(skb, ...)", "= ip_rcv (ETH_P_IP)");
-  }
-  ip_rcv(k, skb);
-  if (tr) for (let i = 0; i < 3; i++) tr.exit();
 }

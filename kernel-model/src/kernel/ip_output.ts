@@ -1,6 +1,6 @@
 // ip_output.ts: IPv4 output: building a datagram's skb and sending it down to the device.
 // Linux 4.6.2: net/ipv4/ip_output.c (not among the 70 files in ../shared/linux-4.6.2: read
-// from the same pristine commit, see lines_tx.ts), include/net/dst.h (dst_output,
+// from the same pristine commit, the generator reads them: scripts/gen-lines.mjs PRISTINE_FILES), include/net/dst.h (dst_output,
 // dst_neigh_output), include/net/neighbour.h (neigh_hh_output). Book: the send side of §3.3.
 //
 // Interface:
@@ -90,10 +90,10 @@ export function* ip_local_out(k: Kernel, skb: SkBuff, fl4: Flowi4): KGen<number>
   tr?.enter("__ip_local_out", "__ip_local_out(net, sk, skb)", "iph->tot_len; ip_send_check(iph)");
   tr?.leaf("nf_hook(NFPROTO_IPV4, NF_INET_LOCAL_OUT, net, sk, skb, NULL, skb_dst(skb)->dev, dst_output)", "no rules: 1 (continue)");
   tr?.exit();
-  tr?.enter("dst_output", "dst_output(net, sk, skb): skb_dst(skb)->output(net, sk, skb)", "= ip_output");
-  tr?.enter("ip_output", "ip_output(net, sk, skb)", `skb->dev = ${fl4.dev.name}; skb->protocol = htons(ETH_P_IP)`);
+  tr?.enter("dst_output", "dst_output(net, sk, skb)");
+  tr?.enter("ip_output", "skb_dst(skb)->output(net, sk, skb) = ip_output(net, sk, skb)", `skb->dev = ${fl4.dev.name}; skb->protocol = htons(ETH_P_IP)`);
   tr?.enter("", "NF_HOOK_COND(NFPROTO_IPV4, NF_INET_POST_ROUTING, ..., ip_finish_output)");
-  tr?.enter("ip_finish_output", "ip_finish_output(net, sk, skb)", "skb->len <= mtu: no fragmentation");
+  tr?.enter("ip_finish_output", "okfn(net, sk, skb) = ip_finish_output(net, sk, skb)", "skb->len <= mtu: no fragmentation", "okfn(");
   const rc = yield* ip_finish_output2(k, skb, fl4.dev);
   for (let i = 0; i < 5; i++) tr?.exit();
   return rc;

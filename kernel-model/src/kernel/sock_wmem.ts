@@ -54,17 +54,19 @@ export function sock_writeable(sk: Sock): boolean {
 }
 
 /** skb_set_owner_w(skb, sk): charge the skb to the sender's send buffer. */
-export function skb_set_owner_w(k: Kernel, skb: SkBuff, sk: Sock): void {
+export function skb_set_owner_w(k: Kernel, skb: SkBuff, sk: Sock, inlineText?: string): void {
   skb.sk = sk;
   skb.destructor = sock_wfree;
   sk.sk_wmem_alloc += skb.truesize;
-  k.tr?.leaf(`skb_set_owner_w(skb, sk): sk_wmem_alloc += ${skb.truesize} (= ${sk.sk_wmem_alloc})`, "skb->destructor = sock_wfree", "skb_set_owner_w");
+  // inlineText: a caller that charges by hand (tcp_transmit_skb's atomic_add) traces its own statement
+  if (inlineText) k.tr?.leaf(inlineText, `sk_wmem_alloc += ${skb.truesize} (= ${sk.sk_wmem_alloc})`);
+  else k.tr?.leaf(`skb_set_owner_w(skb, sk): sk_wmem_alloc += ${skb.truesize} (= ${sk.sk_wmem_alloc})`, "skb->destructor = sock_wfree", "skb_set_owner_w");
 }
 
 /** sock_wfree(skb): the skb of a sender is freed (or orphaned): uncharge, sk_write_space. */
 export function sock_wfree(k: Kernel, skb: SkBuff): void {
   const sk = skb.sk!;
-  k.tr?.enter("sock_wfree", "sock_wfree(skb)", `sk_wmem_alloc -= ${skb.truesize}`);
+  k.tr?.enter("sock_wfree", "skb->destructor(skb) = sock_wfree(skb)", `sk_wmem_alloc -= ${skb.truesize}`, "skb->destructor(");
   // atomic_sub(len - 1, &sk->sk_wmem_alloc); sk->sk_write_space(sk); then the last 1
   sk.sk_wmem_alloc -= skb.truesize - 1;
   sk.sk_write_space(k, sk);

@@ -15,15 +15,10 @@
 
 import type { Kernel } from "./kernel";
 import type { KGen } from "./sched";
-import { sockfd_lookup_light, MSG_DONTWAIT, type Socket } from "./socket";
+import { sockfd_lookup_light, MSG_DONTWAIT, type SockaddrIn, type Socket } from "./socket";
 import { O_NONBLOCK, type IovIter, type Kiocb } from "./fs";
 import { EINVAL, ESPIPE, EOPNOTSUPP } from "./errno";
 
-/** struct sockaddr_in, reduced to what the model routes on. */
-export interface SockaddrIn {
-  sin_addr: string;
-  sin_port: number;
-}
 
 /** struct msghdr for sendmsg: destination, flags, and the user data (its length). */
 export interface SendMsghdr {
@@ -61,7 +56,7 @@ export function* sock_sendmsg(k: Kernel, sock: Socket, msg: SendMsghdr): KGen<nu
 /** SYSCALL_DEFINE6(sendto, fd, buff, len, flags, addr, addr_len); send() passes addr = NULL. */
 export function* SYSC_sendto(k: Kernel, fd: number, len: number, flags: number, addr: SockaddrIn | null, meta: SendMeta = {}): KGen<number> {
   const a = addr ? `{AF_INET, ${addr.sin_addr}:${addr.sin_port}}` : "NULL";
-  k.tr?.enter("SYSC_sendto", `SYSC_sendto(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)}, ${a})`);
+  k.tr?.enter("SYSC_sendto", `SYSC_sendto(fd = ${fd}, buff, len = ${len}, flags = 0x${flags.toString(16)}, ${a})`, undefined, "sys_sendto(");
   try {
     if (!(len >= 0 && Number.isInteger(len))) return -EINVAL; // import_single_range
     const sock = sockfd_lookup_light(k, fd);

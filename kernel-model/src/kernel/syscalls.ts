@@ -18,7 +18,7 @@ import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched"
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_write, SYSC_fcntl, type IovIter } from "./fs";
 import { SYSC_connect, SYSC_send, SYSC_sendto, SYSC_shutdown, type SendMeta } from "./socket_send";
 import type { SkBuff } from "./sock";
-import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, type RecvfromAddr, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
 import { hrtimer_nanosleep } from "./hrtimer";
 import { bhEnablePoint } from "./softirq";
@@ -32,9 +32,11 @@ export interface Sys {
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
   read(fd: number, count: number): KGen<number>;
-  /** recv(fd, buf, len, flags) (sys_recv -> sys_recvfrom). */
+  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). */
   recv(fd: number, len: number, flags?: number): KGen<number>;
-  recvfrom(fd: number, len: number, flags?: number): KGen<number>;
+  /** recvfrom(fd, buf, len, flags, addr, addrlen): with `from`, the sender's address is
+   *  copied to from.addr and its length to from.addrlen (move_addr_to_user). */
+  recvfrom(fd: number, len: number, flags?: number, from?: RecvfromAddr | null): KGen<number>;
   bind(fd: number, port: number): KGen<number>;
   listen(fd: number, backlog: number): KGen<number>;
   accept(fd: number): KGen<number>;
@@ -123,11 +125,12 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     },
     recv(fd, len, flags = 0) {
       const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter, "SYSC_recv"), iter);
+      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
     },
-    recvfrom(fd, len, flags = 0) {
+    recvfrom(fd, len, flags = 0, from = null) {
       const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, NULL, NULL)`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
+      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})`,
+        () => SYSC_recvfrom(k, fd, len, flags, iter, from), iter);
     },
     bind: (fd, port) => syscall(k, p, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); }),
     listen: (fd, backlog) => syscall(k, p, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); }),
@@ -146,12 +149,12 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
       syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
     sendto: (fd, len, flags, port, meta) =>
       syscall(k, p, `sendto(${fd}, buf, ${len}, ${flags}, {AF_INET, 127.0.0.1:${port}}, 16)`,
-        () => SYSC_sendto(k, fd, len, flags, { sin_addr: "127.0.0.1", sin_port: port }, meta)),
+        () => SYSC_sendto(k, fd, len, flags, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port }, meta)),
     send: (fd, len, flags = 0, meta) => syscall(k, p, `send(${fd}, buf, ${len}, ${flags})`, () => SYSC_send(k, fd, len, flags, meta)),
-    connect: (fd, port) => syscall(k, p, `connect(${fd}, {AF_INET, 127.0.0.1:${port}}, 16)`, () => SYSC_connect(k, fd, { sin_addr: "127.0.0.1", sin_port: port })),
+    connect: (fd, port) => syscall(k, p, `connect(${fd}, {AF_INET, 127.0.0.1:${port}}, 16)`, () => SYSC_connect(k, fd, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port })),
     shutdown: (fd, how) => syscall(k, p, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
       const r = SYSC_shutdown(k, fd, how);
-      yield* bhEnablePoint(k); // inet_shutdown's release_sock: a FIN sent over lo is received here
+      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: a FIN sent over lo is received here
       return r;
     }),
     write: (fd, count) => syscall(k, p, `write(${fd}, buf, ${count})`, () => SYSC_write(k, fd, count)),

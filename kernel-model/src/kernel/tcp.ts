@@ -14,11 +14,12 @@
 // data or MSG_PEEK; no window updates (no tcp_cleanup_rbuf). ACKs are sent only on connections
 // over lo (tcp_output.ts), never to remote peers behind eth0.
 
+import { skb_copy_datagram_msg } from "./datagram";
 import type { Kernel } from "./kernel";
 import { burn, type KGen, type TaskStruct } from "./sched";
 import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
-  sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
+  sk_backlog_rcv, sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
   sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DEAD, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
   TCP_SYN_SENT, TCP_SYN_RECV, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_LAST_ACK,
   POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
@@ -30,7 +31,8 @@ import { tcp_sendmsg, sk_stream_is_writeable, sk_stream_write_space } from "./tc
 import { TCP_INIT_CWND, tcp_send_fin, tcp_v4_connect, tcpOverLo } from "./tcp_output";
 import { SOCK_NOSPACE } from "./sock_wmem";
 import { bhEnablePoint } from "./softirq";
-import type { SendMsghdr, SockaddrIn } from "./socket_send";
+import type { SendMsghdr } from "./socket_send";
+import type { SockaddrIn } from "./socket";
 import { tcp_v4_do_rcv } from "./tcp_ipv4";
 import { sock_poll_wait } from "./poll";
 import { inet_csk_accept } from "./inet_connection_sock";
@@ -77,7 +79,8 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   sk.sk_sndbuf = k.sysctl.tcp_wmem_default;
   sk.sk_rcvbuf = k.sysctl.tcp_rmem_default;
   sk.sk_write_space = sk_stream_write_space;
-  k.tr?.leaf(`sk->sk_sndbuf = sysctl_tcp_wmem[1] (${sk.sk_sndbuf}); sk->sk_rcvbuf = sysctl_tcp_rmem[1] (${sk.sk_rcvbuf})`);
+  k.tr?.leaf("sk->sk_sndbuf = sysctl_tcp_wmem[1];", `${sk.sk_sndbuf}`);
+  k.tr?.leaf("sk->sk_rcvbuf = sysctl_tcp_rmem[1];", `${sk.sk_rcvbuf}`);
   k.tr?.exit();
   k.tr?.exit();
   return 0;
@@ -128,7 +131,7 @@ export function tcp_shutdown(k: Kernel, sk: Sock, how: number): void {
 function tcp_prequeue_process(k: Kernel, sk: Sock): void {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_prequeue_process", "tcp_prequeue_process(sk)", "TCP 协议处理在进程上下文完成");
-  for (const skb of tp.ucopy.prequeue.splice(0)) sk.sk_backlog_rcv?.(k, sk, skb); // local_bh_disable()
+  for (const skb of tp.ucopy.prequeue.splice(0)) sk_backlog_rcv(k, sk, skb); // local_bh_disable()
   tp.ucopy.memory = 0;
   k.tr?.exit();
 }
@@ -149,34 +152,49 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
   const target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
   let user_recv: TaskStruct | null = null;
   const me = k.current;
+  // seq = &tp->copied_seq, or with MSG_PEEK &peek_seq: a peek reads without consuming
+  const peek = (flags & MSG_PEEK) !== 0;
+  let peek_seq = tp.copied_seq;
+  const getSeq = () => (peek ? peek_seq : tp.copied_seq);
+  const addSeq = (n: number) => {
+    if (peek) peek_seq += n;
+    else tp.copied_seq += n;
+  };
   do {
     const last = sk.sk_receive_queue[sk.sk_receive_queue.length - 1];
-    // skb_queue_walk(&sk->sk_receive_queue, skb)
-    const skb = sk.sk_receive_queue[0];
+    // skb_queue_walk(&sk->sk_receive_queue, skb): the first skb that holds *seq (or a FIN)
+    let skb: SkBuff | undefined;
+    let offset = 0;
+    for (const s of sk.sk_receive_queue) {
+      offset = getSeq() - s.seq;
+      if (offset < s.len || s.fin) {
+        skb = s;
+        break;
+      }
+    }
     if (skb) {
-      const offset = tp.copied_seq - skb.seq;
       if (offset < skb.len) {
         // found_ok_skb
         const used = Math.min(skb.len - offset, len);
         if (!(flags & MSG_TRUNC)) {
-          k.tr?.leaf(`skb_copy_datagram_msg(skb, offset, msg, ${used})`, "拷贝到用户空间", "skb_copy_datagram_iter");
+          if (k.tr) skb_copy_datagram_msg(k, `skb, offset, msg, used = ${used}`, peek ? "拷贝到用户空间 (MSG_PEEK: *seq = peek_seq)" : "拷贝到用户空间");
           yield* burn(used * k.costs.copyPerByte, "sys");
         }
-        tp.copied_seq += used;
+        addSeq(used);
         copied += used;
         len -= used;
         if (offset + used < skb.len) continue;
         if (skb.fin) {
-          tp.copied_seq++; // found_fin_ok
-          eat(sk, skb, msg);
+          addSeq(1); // found_fin_ok
+          if (!peek) eat(sk, skb, msg);
           break;
         }
-        eat(sk, skb, msg);
+        if (!peek) eat(sk, skb, msg);
         continue;
       }
       if (skb.fin) {
-        tp.copied_seq++; // found_fin_ok
-        eat(sk, skb, msg);
+        addSeq(1); // found_fin_ok
+        if (!peek) eat(sk, skb, msg);
         break;
       }
     }
@@ -210,7 +228,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
         user_recv = me;
         tp.ucopy.task = me;
         tp.ucopy.msg = msg;
-        k.tr?.leaf("tp->ucopy.task = user_recv = current", "4.6 prequeue: 软中断将把数据包交给本进程处理");
+        k.tr?.leaf("user_recv = current; tp->ucopy.task = user_recv;", "4.6 prequeue: 软中断将把数据包交给本进程处理");
       }
       tp.ucopy.len = len;
       if (tp.ucopy.prequeue.length > 0) doPrequeue = true;
@@ -218,7 +236,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     if (!doPrequeue) {
       if (copied >= target) {
         release_sock(k, sk); // do not sleep, just process backlog
-        yield* bhEnablePoint(k);
+        yield* bhEnablePoint(k, "release_sock");
         lock_sock(k, sk);
       } else {
         yield* sk_wait_data(k, sk, timeo, last);
@@ -232,7 +250,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
       }
       if (doPrequeue || (tp.rcv_nxt === tp.copied_seq && tp.ucopy.prequeue.length > 0)) {
         tcp_prequeue_process(k, sk);
-        yield* bhEnablePoint(k); // tcp_prequeue_process's local_bh_enable
+        yield* bhEnablePoint(k, "tcp_prequeue_process"); // tcp_prequeue_process's local_bh_enable
         chunk = len - tp.ucopy.len;
         if (chunk) {
           len -= chunk;
@@ -245,7 +263,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     if (tp.ucopy.prequeue.length > 0) {
       tp.ucopy.len = copied > 0 ? len : 0;
       tcp_prequeue_process(k, sk);
-      yield* bhEnablePoint(k);
+      yield* bhEnablePoint(k, "tcp_prequeue_process");
       const chunk = len - tp.ucopy.len;
       if (copied > 0 && chunk) {
         len -= chunk;
@@ -256,8 +274,11 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     tp.ucopy.len = 0;
     tp.ucopy.msg = null;
   }
-  release_sock(k, sk); // tcp_cleanup_rbuf would send a window update: not modelled
-  yield* bhEnablePoint(k);
+  // tcp_cleanup_rbuf would send a window update: the model sends none (over lo it ACKs every
+  // segment on receipt), the call is traced
+  k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "window update (not modelled)", "tcp_cleanup_rbuf");
+  release_sock(k, sk);
+  yield* bhEnablePoint(k, "release_sock");
   k.tr?.exit();
   return copied;
 }
@@ -281,7 +302,8 @@ export function tcp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | 
   } else {
     if (sk.sk_shutdown === SHUTDOWN_MASK || state === TCP_CLOSE) mask |= POLLHUP;
     if (sk.sk_shutdown & RCV_SHUTDOWN) mask |= POLLIN | POLLRDNORM | POLLRDHUP;
-    if (state !== TCP_SYN_SENT && state !== TCP_CLOSE) {
+    // tcp.c:504: every state but SYN_SENT and SYN_RECV (no fastopen here), TCP_CLOSE included
+    if (state !== TCP_SYN_SENT && state !== TCP_SYN_RECV) {
       const target = sock_rcvlowat(sk, 0, 0x7fffffff);
       if (tp.rcv_nxt - tp.copied_seq >= target) mask |= POLLIN | POLLRDNORM;
       if (!(sk.sk_shutdown & SEND_SHUTDOWN)) {
@@ -290,7 +312,7 @@ export function tcp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | 
           sk.sk_socket.flags |= 1 << SOCK_NOSPACE; // tcp_new_space will wake us
           if (sk_stream_is_writeable(sk)) mask |= POLLOUT | POLLWRNORM;
         }
-      }
+      } else mask |= POLLOUT | POLLWRNORM; // a write would not block: it fails with EPIPE
     }
     if (sk.sk_err) mask |= POLLERR;
   }

@@ -6,8 +6,11 @@
 // * tcp_rcv_established(sk, skb): the fast path (in-order data, nothing out of order): when the
 //   segment is processed in the reader's own context (prequeue or backlog, tp->ucopy.task ==
 //   current, socket owned), the data is copied straight into the reader's buffer
-//   (tcp_copy_to_iovec); otherwise tcp_queue_rcv. Then sk->sk_data_ready(sk) either way.
-//   Slow path (FIN, out of order): tcp_data_queue.
+//   (tcp_copy_to_iovec); otherwise, if skb->truesize fits in sk_forward_alloc (5392),
+//   tcp_queue_rcv; then sk->sk_data_ready(sk). When it does not fit (a new socket starts at
+//   0), and on the slow path (FIN, out of order), step5: tcp_ack -> tcp_data_queue, which
+//   reserves memory (sk_forced_mem_schedule for an empty queue, else tcp_try_rmem_schedule),
+//   calls tcp_queue_rcv(sk, skb, 0, ...) and sk_data_ready.
 // * tcp_data_queue: in order -> queue (or drop when sk_rmem_alloc passes sk_rcvbuf), FIN ->
 //   tcp_fin, drain the out-of-order queue; out of order -> out_of_order_queue.
 // * tcp_fin: RCV_SHUTDOWN, SOCK_DONE, ESTABLISHED -> CLOSE_WAIT, sk_state_change (wake all).
@@ -16,8 +19,12 @@
 //   the peer's FIN, ECONNREFUSED in SYN_SENT), sk_error_report, tcp_done (TCP_CLOSE,
 //   sk_shutdown = SHUTDOWN_MASK, sk_state_change): poll sees POLLERR | POLLHUP | POLLIN | POLLRDHUP.
 //
-// * tcp_ack (segments of the model's own TCP over lo carry ack_seq): tcp_clean_rtx_queue,
-//   tcp_data_snd_check; tcp_rcv_synsent_state_process -> tcp_finish_connect for connect().
+// * tcp_ack: one function for every caller (step5, the fast path's FLAG_DATA and bare-ACK
+//   branches, tcp_rcv_state_process, tcp_rcv_synsent_state_process): always traced; when the
+//   segment acks data of the model's own TCP over lo, tcp_clean_rtx_queue frees it
+//   (sk_wmem_queued, packets_out), then tcp_data_snd_check (tcp_push_pending_frames,
+//   tcp_check_space -> tcp_new_space -> sk_write_space) and tcp_ack_snd_check / __tcp_ack_snd_check
+//   -> tcp_send_ack; tcp_rcv_synsent_state_process -> tcp_finish_connect for connect().
 //
 // Model vs kernel: ACKs are sent at once for every segment, and only over lo; no window, no
 // coalescing (tcp_try_coalesce), no urgent data; a segment over the receive buffer is dropped
@@ -26,8 +33,8 @@
 
 import type { Kernel } from "./kernel";
 import {
-  skb_set_owner_r, sock_owned_by_user, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
-  TCP_SYN_SENT,
+  sk_forced_mem_schedule, sk_rmem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN,
+  TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_SENT,
   type SkBuff, type Sock,
 } from "./sock";
 import { charge } from "./sched";
@@ -41,10 +48,12 @@ import { tcp_v4_conn_request } from "./tcp_ipv4";
 export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_rcv_established", "tcp_rcv_established(sk, skb, tcp_hdr(skb), skb->len)");
-  // an ACK for data we sent (the model's own TCP, over lo): tcp_ack, then tcp_data_snd_check
-  if (skb.ack_seq !== undefined && skb.ack_seq !== tp.snd_una) tcp_ack(k, sk, skb);
   // header prediction: in order, no flags beyond ACK, nothing out of order
-  if (skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0 && skb.len > 0) {
+  const predicted = skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0;
+  if (predicted && skb.len === 0 && skb.ack_seq !== undefined) {
+    // tcp_input.c:5351: a bare ACK for what we sent (the model's own TCP, over lo)
+    tcp_data_snd_check(k, sk, tcp_ack(k, sk, skb, "tcp_ack(sk, skb, 0)"));
+  } else if (skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0 && skb.len > 0) {
     let eaten = false;
     if (tp.ucopy.task === k.current && tp.copied_seq === tp.rcv_nxt && skb.len <= tp.ucopy.len && sock_owned_by_user(sk)) {
       // in the reader's context (prequeue / backlog): tcp_copy_to_iovec, straight to user space
@@ -56,14 +65,28 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
       tp.ucopy.msg?.msg_iter.consumed.push(skb);
       eaten = true;
     }
-    if (!eaten) tcp_queue_rcv(k, sk, skb);
-    if (tcpOverLo(sk)) tcp_send_ack(k, sk); // __tcp_ack_snd_check: the model ACKs every segment at once
+    if (!eaten) {
+      if (skb.truesize > sk.sk_forward_alloc) {
+        // tcp_input.c:5392: no receive memory reserved yet (a new socket's sk_forward_alloc is 0)
+        k.tr?.leaf(`if ((int)skb->truesize > sk->sk_forward_alloc) goto step5;`, `${skb.truesize} > ${sk.sk_forward_alloc}: the slow path`,
+          "", "(int)skb->truesize>sk->sk_forward_alloc");
+        step5(k, sk, skb);
+        k.tr?.exit();
+        return;
+      }
+      tcp_queue_rcv(k, sk, skb, "tcp_queue_rcv(sk, skb, tcp_header_len, &fragstolen)");
+    }
+    if (skb.ack_seq !== undefined && skb.ack_seq !== tp.snd_una) {
+      // tcp_input.c:5416: data that also ACKs what we sent (the model's own TCP, over lo)
+      tcp_data_snd_check(k, sk, tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_DATA)"));
+    }
+    tcpAckSndCheck(k, sk, false);
     sk.sk_data_ready(k, sk);
   } else if (skb.rst) {
     tcp_validate_incoming(k, sk, skb);
   } else {
-    k.tr?.leaf("slow path: tcp_validate_incoming(); tcp_ack(); tcp_data_queue(sk, skb)");
-    tcp_data_queue(k, sk, skb);
+    k.tr?.leaf("tcp_validate_incoming(sk, skb, th, 1)", "slow path (FIN, out of order, no data)", "tcp_validate_incoming");
+    step5(k, sk, skb);
   }
   k.tr?.exit();
 }
@@ -78,32 +101,67 @@ function tcp_validate_incoming(k: Kernel, sk: Sock, skb: SkBuff): void {
 }
 
 /** tcp_ack(sk, skb, flag): the peer ACKed up to ack_seq: tcp_clean_rtx_queue frees what it
- *  covers (sk_wmem_queued, packets_out), then tcp_data_snd_check: tcp_push_pending_frames (the
- *  cwnd has room again) and tcp_check_space (writers that found no room: sk_write_space). */
-export function tcp_ack(k: Kernel, sk: Sock, skb: SkBuff): void {
+ *  covers (sk_wmem_queued, packets_out). Returns the bytes freed (SOCK_QUEUE_SHRUNK) for the
+ *  caller's tcp_data_snd_check. An ACK of nothing new (the receive path from a remote peer,
+ *  whose data ACKs nothing we sent) only passes through. */
+export function tcp_ack(k: Kernel, sk: Sock, skb: SkBuff, text: string): number {
   const tp = tcp_sk(sk);
-  const ack = skb.ack_seq!;
-  if (ack <= tp.snd_una || ack > tp.snd_nxt) return; // old or not-yet-sent: ignored
-  k.tr?.enter("tcp_ack", "tcp_ack(sk, skb, flag)", `snd_una ${tp.snd_una} -> ${ack}`);
-  tp.snd_una = ack;
-  k.tr?.enter("tcp_clean_rtx_queue", "tcp_clean_rtx_queue(sk, prior_fackets, prior_snd_una, &sack_state)");
+  const ack = skb.ack_seq;
+  const fresh = ack !== undefined && ack > tp.snd_una && ack <= tp.snd_nxt;
+  k.tr?.enter("tcp_ack", text, fresh ? `snd_una ${tp.snd_una} -> ${ack}` : "nothing newly acked");
   let freed = 0;
-  while (tp.sk_write_queue.length > 0 && tp.sk_write_queue[0].end_seq <= ack) {
-    const s = tp.sk_write_queue.shift()!; // tcp_unlink_write_queue; sk_wmem_free_skb
-    tp.sk_wmem_queued -= s.truesize;
-    tp.packets_out--;
-    freed += s.truesize;
+  if (fresh) {
+    tp.snd_una = ack;
+    k.tr?.enter("tcp_clean_rtx_queue", "tcp_clean_rtx_queue(sk, prior_fackets, prior_snd_una, &acked, &sack_state)");
+    while (tp.sk_write_queue.length > 0 && tp.sk_write_queue[0].end_seq <= ack) {
+      const s = tp.sk_write_queue.shift()!; // tcp_unlink_write_queue; sk_wmem_free_skb
+      tp.sk_wmem_queued -= s.truesize;
+      tp.packets_out--;
+      freed += s.truesize;
+    }
+    k.tr?.leaf("sk_wmem_free_skb(sk, skb)", `sk_wmem_queued -= ${freed} (= ${tp.sk_wmem_queued}); packets_out = ${tp.packets_out}`, "sk_wmem_free_skb");
+    k.tr?.exit();
   }
-  k.tr?.leaf(`sk_wmem_free_skb(): sk_wmem_queued -= ${freed} (= ${tp.sk_wmem_queued}); packets_out = ${tp.packets_out}`, "SOCK_QUEUE_SHRUNK");
   k.tr?.exit();
+  return freed;
+}
+
+/** tcp_ack_snd_check / __tcp_ack_snd_check(sk, ofo_possible): the model ACKs every segment at
+ *  once (quick-ACK mode) and only over lo (a remote peer's ACKs are not modelled). */
+function tcpAckSndCheck(k: Kernel, sk: Sock, viaInline: boolean): void {
+  if (!tcpOverLo(sk) || sk.sk_state === TCP_CLOSE) return;
+  if (viaInline) k.tr?.enter("tcp_ack_snd_check", "tcp_ack_snd_check(sk)");
+  k.tr?.enter("__tcp_ack_snd_check", `__tcp_ack_snd_check(sk, ${viaInline ? 1 : 0})`, "quick ACK: tcp_send_ack");
+  tcp_send_ack(k, sk);
   k.tr?.exit();
+  if (viaInline) k.tr?.exit();
+}
+
+/** tcp_data_snd_check(sk): tcp_push_pending_frames (the cwnd has room again), then
+ *  tcp_check_space (writers that found no room: tcp_new_space -> sk_write_space). Traced only
+ *  when it has work: the model transmits TCP over lo only. */
+function tcp_data_snd_check(k: Kernel, sk: Sock, freed: number): void {
+  const tp = tcp_sk(sk);
   if (sk.sk_state !== TCP_ESTABLISHED && sk.sk_state !== TCP_CLOSE_WAIT) return;
-  // tcp_data_snd_check(sk) -> tcp_push_pending_frames(sk); tcp_check_space(sk)
-  if (tp.sk_write_queue.some((s) => s.seq >= tp.snd_nxt)) atomicRun(k, tcp_write_xmit(k, sk));
-  if (freed && sk.sk_socket && sk.sk_socket.flags & (1 << SOCK_NOSPACE)) {
-    k.tr?.leaf("tcp_check_space(sk): SOCK_NOSPACE -> tcp_new_space(sk)", undefined, "tcp_check_space");
-    sk.sk_write_space(k, sk);
+  const pending = tp.sk_write_queue.some((s) => s.seq >= tp.snd_nxt);
+  const space = freed > 0 && !!sk.sk_socket && (sk.sk_socket.flags & (1 << SOCK_NOSPACE)) !== 0;
+  if (!pending && !space) return;
+  k.tr?.enter("tcp_data_snd_check", "tcp_data_snd_check(sk)");
+  if (pending) {
+    k.tr?.enter("tcp_push_pending_frames", "tcp_push_pending_frames(sk)");
+    k.tr?.enter("__tcp_push_pending_frames", "__tcp_push_pending_frames(sk, tcp_current_mss(sk), tp->nonagle)");
+    atomicRun(k, tcp_write_xmit(k, sk));
+    k.tr?.exit();
+    k.tr?.exit();
   }
+  if (space) {
+    k.tr?.enter("tcp_check_space", "tcp_check_space(sk)", "SOCK_QUEUE_SHRUNK, SOCK_NOSPACE");
+    k.tr?.enter("tcp_new_space", "tcp_new_space(sk)");
+    sk.sk_write_space(k, sk);
+    k.tr?.exit();
+    k.tr?.exit();
+  }
+  k.tr?.exit();
 }
 
 /** tcp_rcv_synsent_state_process(sk, skb, th): our SYN was answered: a SYN-ACK for it makes
@@ -117,7 +175,7 @@ function tcp_rcv_synsent_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
       return;
     }
     if (!(skb.syn && skb.ack_seq === tp.snd_nxt)) return; // not for our SYN: dropped
-    tcp_ack(k, sk, skb); // frees the SYN
+    tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH)"); // frees the SYN
     tp.rcv_nxt = tp.copied_seq = skb.seq + 1;
     k.tr?.enter("tcp_finish_connect", "tcp_finish_connect(sk, skb)", "TCP_SYN_SENT -> TCP_ESTABLISHED");
     sk.sk_state = TCP_ESTABLISHED;
@@ -146,12 +204,24 @@ export function tcp_reset(k: Kernel, sk: Sock): void {
   }
 }
 
-/** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc, advance rcv_nxt. */
-export function tcp_queue_rcv(k: Kernel, sk: Sock, skb: SkBuff): void {
-  k.tr?.leaf("tcp_queue_rcv(sk, skb, tcp_header_len, &fragstolen): __skb_queue_tail(&sk->sk_receive_queue, skb)", "数据放到 socket 接收队列", "tcp_queue_rcv");
+/** step5 of tcp_rcv_established: tcp_ack, tcp_data_queue (step 7, the segment text), then
+ *  tcp_data_snd_check and tcp_ack_snd_check. */
+function step5(k: Kernel, sk: Sock, skb: SkBuff): void {
+  const freed = tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)");
+  tcp_data_queue(k, sk, skb);
+  tcp_data_snd_check(k, sk, freed);
+  if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, true);
+}
+
+/** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc (sk_mem_charge), advance rcv_nxt. */
+export function tcp_queue_rcv(k: Kernel, sk: Sock, skb: SkBuff, text = "tcp_queue_rcv(sk, skb, 0, &fragstolen)"): void {
+  k.tr?.enter("tcp_queue_rcv", text, "数据放到 socket 接收队列");
+  k.tr?.leaf("__skb_queue_tail(&sk->sk_receive_queue, skb)");
   sk.sk_receive_queue.push(skb);
+  k.tr?.leaf("skb_set_owner_r(skb, sk)", `sk_mem_charge: sk_forward_alloc -= ${skb.truesize}`);
   skb_set_owner_r(skb, sk);
   tcp_sk(sk).rcv_nxt = skb.end_seq; // tcp_rcv_nxt_update
+  k.tr?.exit();
 }
 
 /** tcp_data_queue: the slow path's data handling. */
@@ -161,9 +231,15 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
   if (skb.end_seq === skb.seq) {
     // nothing in sequence space (a pure ACK): no data, no wakeup
   } else if (skb.seq === tp.rcv_nxt) {
-    if (skb.len > 0 && sk.sk_backlog.rmem_alloc + skb.truesize > sk.sk_rcvbuf) {
+    const empty = sk.sk_receive_queue.length === 0;
+    if (skb.len > 0 && empty) {
+      // tcp_input.c:4629: an empty queue always gets its first skb's memory
+      k.tr?.leaf("sk_forced_mem_schedule(sk, skb->truesize)", `sk_forward_alloc += ${Math.ceil(skb.truesize / SK_MEM_QUANTUM) * SK_MEM_QUANTUM} (whole pages)`);
+      sk_forced_mem_schedule(sk, skb.truesize);
+    }
+    if (skb.len > 0 && !empty && !sk_rmem_schedule(sk, skb.truesize)) {
       // tcp_try_rmem_schedule failed even after pruning: drop (TCPRcvQDrop)
-      k.tr?.leaf("tcp_try_rmem_schedule() failed: drop (TCPRcvQDrop)", "sk_rmem_alloc over sk_rcvbuf");
+      k.tr?.leaf("tcp_try_rmem_schedule(sk, skb, skb->truesize)", "failed: sk_rmem_alloc over sk_rcvbuf: drop (TCPRcvQDrop)", "tcp_try_rmem_schedule");
       sk.sk_drops++;
       k.stats.socketDrops++;
       skb.onDrop?.(k, skb, "rcvbuf");
@@ -171,7 +247,6 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
       tcp_queue_rcv(k, sk, skb);
       if (skb.fin) tcp_fin(k, sk);
       tcp_ofo_queue(k, sk);
-      if (tcpOverLo(sk)) tcp_send_ack(k, sk);
       if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_data_ready(k, sk);
     }
   } else if (skb.seq > tp.rcv_nxt) {
@@ -216,12 +291,14 @@ export function tcp_rcv_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
   } else if (sk.sk_state === TCP_SYN_SENT) {
     tcp_rcv_synsent_state_process(k, sk, skb);
   } else {
-    if (skb.ack_seq !== undefined && skb.ack_seq !== tcp_sk(sk).snd_una) tcp_ack(k, sk, skb);
+    const freed = skb.ack_seq !== undefined ? tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)") : 0;
     if (sk.sk_state === TCP_CLOSE_WAIT) {
       if (skb.rst) tcp_validate_incoming(k, sk, skb); // a RST after the FIN: EPIPE
       // more data after FIN: ignored
     } else {
       tcp_data_queue(k, sk, skb);
+      tcp_data_snd_check(k, sk, freed);
+      if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, true);
     }
   }
   k.tr?.exit();

@@ -1,6 +1,6 @@
 // tcp_output.ts: TCP segments leaving a socket: the SYN of connect(), data, ACKs, the SYN-ACK.
 // Linux 4.6.2: net/ipv4/tcp_output.c (tcp_connect, tcp_transmit_skb, tcp_write_xmit,
-// tcp_send_ack; not among the 70 files: read from the same pristine commit, see lines_tx.ts),
+// tcp_send_ack; not among the 70 files: read from the same pristine commit, the generator reads them: scripts/gen-lines.mjs PRISTINE_FILES),
 // net/ipv4/tcp_ipv4.c (tcp_v4_connect, tcp_v4_send_synack). Book: the send side over `lo`.
 //
 // Interface:
@@ -87,20 +87,24 @@ function tcp_wfree(k: Kernel, skb: SkBuff): void {
 
 /** ip_queue_xmit(sk, skb, fl): the connection's cached route (lo), the IP header, ip_local_out. */
 function* ip_queue_xmit(k: Kernel, sk: Sock, skb: SkBuff): KGen<number> {
-  k.tr?.enter("ip_queue_xmit", "ip_queue_xmit(sk, skb, &inet->cork.fl)", "rt = sk->sk_dst_cache (lo); iph->saddr/daddr");
+  k.tr?.enter("ip_queue_xmit", "icsk->icsk_af_ops->queue_xmit(sk, skb, &inet->cork.fl) = ip_queue_xmit(sk, skb, fl)", "rt = sk->sk_dst_cache (lo); iph->saddr/daddr");
   const r = yield* ip_local_out(k, skb, flow(k, sk));
   k.tr?.exit();
   return r;
 }
 
-/** tcp_transmit_skb(sk, skb, clone_it, gfp): clone, TCP header, skb_set_owner_w, ip_queue_xmit.
- *  The clone goes down; the original stays on sk_write_queue until it is ACKed. */
-function* tcp_transmit_skb(k: Kernel, sk: Sock, skb: SkBuff): KGen<number> {
+/** tcp_transmit_skb(sk, skb, clone_it, gfp): clone (clone_it), TCP header, charge
+ *  sk_wmem_alloc (skb->destructor = tcp_wfree), ip_queue_xmit. A data clone goes down while the
+ *  original stays on sk_write_queue until it is ACKed; a bare ACK (clone_it 0) goes itself,
+ *  uncharged (model: its sock_wfree charge of a pure ACK is not modelled). */
+function* tcp_transmit_skb(k: Kernel, sk: Sock, skb: SkBuff, cloneIt = true): KGen<number> {
   const tp = tcp_sk(sk);
-  k.tr?.enter("tcp_transmit_skb", "tcp_transmit_skb(sk, skb, 1, gfp)", `seq ${skb.seq}${skb.syn ? " SYN" : ""}${skb.fin ? " FIN" : ""}${skb.len ? ` len ${skb.len}` : ""} ack ${tp.rcv_nxt}`);
-  const clone: SkBuff = { ...skb, ack_seq: tp.rcv_nxt, ack: !skb.syn || sk.sk_state !== TCP_SYN_SENT };
-  skb_set_owner_w(k, clone, sk);
-  clone.destructor = tcp_wfree; // TSQ's destructor: no sk_write_space (tcp_ack's job for TCP)
+  k.tr?.enter("tcp_transmit_skb", `tcp_transmit_skb(sk, ${cloneIt ? "skb, 1, gfp" : "buff, 0, (__force gfp_t)0"})`, `seq ${skb.seq}${skb.syn ? " SYN" : ""}${skb.fin ? " FIN" : ""}${skb.len ? ` len ${skb.len}` : ""} ack ${tp.rcv_nxt}`);
+  const clone: SkBuff = cloneIt ? { ...skb, ack_seq: tp.rcv_nxt, ack: !skb.syn || sk.sk_state !== TCP_SYN_SENT } : skb;
+  if (cloneIt) {
+    skb_set_owner_w(k, clone, sk, "atomic_add(skb->truesize, &sk->sk_wmem_alloc);");
+    clone.destructor = tcp_wfree; // TSQ's destructor: no sk_write_space (tcp_ack's job for TCP)
+  }
   const r = yield* ip_queue_xmit(k, sk, clone);
   k.tr?.exit();
   return r;
@@ -136,7 +140,7 @@ export function tcp_send_ack(k: Kernel, sk: Sock): void {
   k.tr?.enter("tcp_send_ack", "tcp_send_ack(sk)", `ack ${tp.rcv_nxt}`);
   const buff = tcpSkb(k, sk.inet_num, sk.inet_dport, 0, tp.snd_nxt, { ack: true });
   buff.ack_seq = tp.rcv_nxt;
-  atomicRun(k, ip_queue_xmit(k, sk, buff));
+  atomicRun(k, tcp_transmit_skb(k, sk, buff, false));
   k.tr?.exit();
 }
 
@@ -154,11 +158,13 @@ export function tcp_send_fin(k: Kernel, sk: Sock): void {
 
 /** tcp_v4_send_synack(sk, dst, fl, req, ...): the SYN-ACK of a local connection, over lo. */
 export function tcp_v4_send_synack(k: Kernel, req: RequestSock): void {
-  k.tr?.enter("tcp_v4_send_synack", "af_ops->send_synack() = tcp_v4_send_synack(sk, dst, &fl, req, ...)", "tcp_make_synack; ip_build_and_send_pkt");
+  k.tr?.enter("tcp_v4_send_synack", "af_ops->send_synack(sk, dst, &fl, req, &foc, false) = tcp_v4_send_synack(sk, dst, fl, req, foc, attach_req)", "tcp_make_synack");
   const skb = tcpSkb(k, req.dport, req.sport, 0, 0, { syn: true, ack: true });
   skb.ack_seq = req.rcv_isn + 1;
   const fl4: Flowi4 = { daddr: req.saddr, saddr: "127.0.0.1", fl4_dport: req.sport, fl4_sport: req.dport, dev: k.lo! };
-  atomicRun(k, ip_local_out(k, skb, fl4)); // ip_build_and_send_pkt -> ip_local_out
+  k.tr?.enter("ip_build_and_send_pkt", "ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr, ireq->ir_rmt_addr, ireq->opt)", "the IP header");
+  atomicRun(k, ip_local_out(k, skb, fl4));
+  k.tr?.exit();
   k.tr?.exit();
 }
 

@@ -88,7 +88,7 @@ function* sk_stream_wait_memory(k: Kernel, sk: Sock, timeo: { v: number }): KGen
     if (sk.sk_socket) sk.sk_socket.flags |= 1 << SOCK_NOSPACE;
     // sk_wait_event(sk, &current_timeo, sk_err || SEND_SHUTDOWN || sk_stream_memory_free(sk))
     release_sock(k, sk);
-    yield* bhEnablePoint(k);
+    yield* bhEnablePoint(k, "release_sock");
     if (!(sk.sk_err || sk.sk_shutdown & SEND_SHUTDOWN || sk_stream_memory_free(sk))) timeo.v = yield* schedule_timeout(k, timeo.v);
     lock_sock(k, sk);
   }
@@ -153,7 +153,7 @@ export function* tcp_sendmsg(k: Kernel, sk: Sock, msg: SendMsghdr, size: number)
     return copied;
   } finally {
     release_sock(k, sk); // the ACKs that came back while we held the lock: tcp_ack
-    yield* bhEnablePoint(k);
+    yield* bhEnablePoint(k, "release_sock");
     k.tr?.exit();
   }
 }

@@ -27,7 +27,7 @@ export const MSG_OOB = 1;
 /** udp_send_skb(skb, fl4): the UDP header, then ip_send_skb. */
 function* udp_send_skb(k: Kernel, skb: SkBuff, fl4: Flowi4): KGen<number> {
   k.tr?.enter("udp_send_skb", "udp_send_skb(skb, fl4)");
-  k.tr?.leaf(`uh->source = ${fl4.fl4_sport}; uh->dest = ${fl4.fl4_dport}; uh->len = ${skb.len + UDP_HLEN}`, "UDP 头 (lo: CHECKSUM_PARTIAL, no csum)");
+  k.tr?.leaf("uh->source = inet->inet_sport;", `UDP 头: source ${fl4.fl4_sport}, dest ${fl4.fl4_dport}, len ${skb.len + UDP_HLEN} (lo: CHECKSUM_PARTIAL, no csum)`);
   let err = yield* ip_send_skb(k, skb, fl4);
   if (err === -ENOBUFS) err = 0; // !inet->recverr: UDP_MIB_SNDBUFERRORS, reported as sent
   k.tr?.exit();

@@ -139,7 +139,7 @@ export function finish_wait(k: Kernel, q: WaitQueueHead, wait: WaitQueueEntry): 
 
 /** autoremove_wake_function: default_wake_function, and unlink the entry when it woke the task. */
 export function autoremove_wake_function(k: Kernel, wait: WaitQueueEntry, mode: number, sync: number, key: number | null): number {
-  k.tr?.enter("autoremove_wake_function", "autoremove_wake_function(curr, mode, wake_flags, key)");
+  k.tr?.enter("autoremove_wake_function", "autoremove_wake_function(curr, mode, wake_flags, key)", undefined, "autoremove_wake_function(|curr->func(");
   const ret = default_wake_function(k, wait, mode, sync);
   if (ret && wait.head) __remove_wait_queue(wait.head, wait);
   k.tr?.exit();
@@ -160,15 +160,16 @@ export function __wake_up_common(k: Kernel, q: WaitQueueHead, mode: number, nr_e
 }
 
 /** __wake_up(q, mode, nr_exclusive, key). */
-export function __wake_up(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusive: number, key: number | null): void {
-  k.tr?.enter("__wake_up", `__wake_up(${q.name}, mode, nr_exclusive=${nr_exclusive}, key)`);
+export function __wake_up(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusive: number, key: number | null, via?: string): void {
+  k.tr?.enter("__wake_up", `__wake_up(${q.name}, mode, nr_exclusive=${nr_exclusive}, key)`, undefined, via);
   __wake_up_common(k, q, mode, nr_exclusive, 0, key);
   k.tr?.exit();
 }
 
 /** __wake_up_sync_key: WF_SYNC when nr_exclusive == 1 (the waker is about to sleep or return). */
 export function __wake_up_sync_key(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusive: number, key: number | null): void {
-  k.tr?.enter("__wake_up_sync_key", `__wake_up_sync_key(${q.name}, TASK_INTERRUPTIBLE, nr_exclusive=${nr_exclusive}, key)`);
+  k.tr?.enter("__wake_up_sync_key", `__wake_up_sync_key(${q.name}, TASK_INTERRUPTIBLE, nr_exclusive=${nr_exclusive}, key)`, undefined,
+    "wake_up_interruptible_sync_poll(|__wake_up_sync_key(");
   __wake_up_common(k, q, mode, nr_exclusive, nr_exclusive === 1 ? WF_SYNC : 0, key);
   k.tr?.exit();
 }
@@ -192,7 +193,7 @@ export function wake_up_interruptible_poll(k: Kernel, q: WaitQueueHead, key: num
 
 /** wake_up_interruptible_all(q) = __wake_up(q, TASK_INTERRUPTIBLE, 0, NULL). */
 export function wake_up_interruptible_all(k: Kernel, q: WaitQueueHead): void {
-  __wake_up(k, q, TASK_INTERRUPTIBLE, 0, null);
+  __wake_up(k, q, TASK_INTERRUPTIBLE, 0, null, "wake_up_interruptible_all(");
 }
 
 /** wake_up_locked(q) = __wake_up_locked(q, TASK_NORMAL, 1). */
