@@ -2,7 +2,7 @@
 // cli.ts: `npx kernel-model ...`, the command line the book, tests and benchmarks rely on.
 // No Linux file. Contract: ../shared/design.md ("The command-line contract").
 //
-//   kernel-model trace <name> [--json]     call tree in the seed's format (or JSON)
+//   kernel-model trace <name> [--json]     call tree in the book's |- format (or JSON)
 //   kernel-model trace <name> --break FN   the backtrace when FN is entered, gdb-style
 //   kernel-model run --model blocking|epoll --conns N --msgs M [--rate PPS] [--cpus C]
 //                    [--seed S] [--proto tcp|udp] [--calibrate PROBE.json] [--json]
@@ -40,12 +40,12 @@ function buildProgram(out: (s: string) => void): Command {
     .showHelpAfterError(false);
   program
     .command("trace")
-    .description(`print a call tree in the seed's |- format (--break FN: the gdb backtrace where it enters FN). Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
+    .description(`print a call tree in the book's |- format (--break FN: the gdb backtrace where it enters FN). Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
     .argument("<name>", "which trace")
     .option("--json", "the same tree as JSON")
     .option("--break <fn>", "stop where the trace first enters kernel function <fn> and print the backtrace, innermost first, " +
       "as gdb's bt: fn(typed params) (linux-4.6.2/path:line), <fn> at its first statement, each caller at its call site " +
-      "(down to the frame below the SYSC_ syscall wrapper, where the seed's backtraces stop)")
+      "(down to the frame below the SYSC_ syscall wrapper, where the book's backtraces stop)")
     .action((name: string, opts: { json?: boolean; break?: string }) => {
       if (!TRACES[name]) throw new CommanderError(2, "kernel-model.unknownTrace", `unknown trace "${name}" (known: ${traceNames().join(", ")})`);
       const { title, roots } = runTrace(name);

@@ -40,6 +40,7 @@ export { LINES, SOURCE } from "./kernel/lines";
 export * from "./scenarios/traces";
 export * from "./scenarios/traces-lo";
 export * from "./plot/objects";
+export * from "./plot/eventpoll"; // registers the eventpoll drawer with objectGraphDot
 export * from "./scenarios/lost-wakeup";
 export * from "./sim/stats";
 export * from "./plot/timeline";
@@ -52,3 +53,8 @@ export * from "./scenarios/calibrate";
 export * from "./plot/figures";
 export * from "./scenarios/probe-compare";
 export * from "./plot/probe";
+export * from "./scenarios/redis";
+export * from "./plot/flow";
+export * from "./sim/claim";
+export * from "./sim/params";
+export * from "./scenarios/progress";

@@ -59,8 +59,6 @@ import {
   EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, epollCtlOpName, epollEventNames, type EpollEvent,
 } from "./eventpoll_uapi";
 import { ep_eventpoll_poll, ep_loop_check, ep_poll_safewake, reverse_path_check, type NestedCalls } from "./eventpoll_nested";
-import { registerObjectDrawer } from "../plot/objects";
-import { eventpollDot } from "../plot/eventpoll";
 
 export * from "./eventpoll_uapi";
 
@@ -641,8 +639,6 @@ export function eventpoll_release(k: Kernel, file: File): void {
   for (const epi of (file.f_ep_links as Epitem[]).slice()) ep_remove(k, epi.ep, epi);
   k.tr?.exit();
 }
-
-registerObjectDrawer(eventpollDot);
 
 export * from "./eventpoll_nested";
 export * from "./eventpoll_wait";

@@ -125,6 +125,8 @@ export function runServer(o: ServerOptions): ServerRun {
   const sender = o.sender ?? "remote";
   if (sender !== "remote" && sender !== "loopback") throw new RangeError(`sender must be remote or loopback, got ${String(sender)}`);
   if (sender === "loopback" && proto === "tcp" && msgSize > TCP_LO_MSS) throw new RangeError(`msgSize must be at most ${TCP_LO_MSS} with the loopback TCP sender (one segment per send), got ${msgSize}`);
+  if (o.burst !== undefined && !(Number.isInteger(o.burst) && o.burst >= 1)) throw new RangeError(`burst must be an integer >= 1, got ${o.burst}`);
+  if (o.rate !== undefined && !(o.rate > 0 && Number.isFinite(o.rate))) throw new RangeError(`rate must be > 0 messages/s, got ${o.rate}`);
   const k = new Kernel({
     cpus: o.cpus ?? 1, seed: o.seed ?? 1, costs: o.costs, trace: o.trace, timeline: o.timeline,
     net: o.irqCpu === undefined ? undefined : { irqAffinity: o.irqCpu },
