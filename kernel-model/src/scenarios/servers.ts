@@ -50,6 +50,10 @@ export interface ServerOptions {
   order?: "random" | "rr";
   /** Payload bytes per message (default 64; above TCP_MSS a message is several segments). */
   msgSize?: number;
+  /** Bytes each read() asks for (default 65536: a TCP read takes all that is queued). The probe
+   *  asks for exactly one message (its --size), so a TCP message's latency includes the work on
+   *  the messages queued before it. */
+  readSize?: number;
   cpus?: number;
   seed?: number;
   costs?: Partial<Costs>;
@@ -136,7 +140,7 @@ export function runServer(o: ServerOptions): ServerRun {
   if (o.model === "blocking") {
     const reader = (fd: number) => function* (sys: Sys) {
       for (;;) {
-        const n = yield* sys.read(fd, 65536);
+        const n = yield* sys.read(fd, o.readSize ?? 65536);
         if (n <= 0) return;
         yield* consume(sys, n, msgSize, work);
       }
@@ -182,7 +186,7 @@ export function runServer(o: ServerOptions): ServerRun {
         }
       }
       const epfd = yield* sys.epoll_create1(0);
-      const loop = epollLoop({ epfd, lfd, fds, et: o.et ?? false, maxevents: o.maxevents ?? 64, msgSize, work });
+      const loop = epollLoop({ epfd, lfd, fds, et: o.et ?? false, maxevents: o.maxevents ?? 64, msgSize, work, readSize: o.readSize });
       yield* loop.setup(sys);
       for (let t = 0; t < threads; t++) receivers.push(k.spawn(`epoll${t}`, loop.run, { thread: sys.task, ...pin }));
       yield* sys.pause();
