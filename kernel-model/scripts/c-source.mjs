@@ -10,6 +10,7 @@
 //   open/close = the lines of its body's braces (a macro: its first and last line),
 //   entry = its first statement (where `break name` stops: declarations are skipped),
 //   params = the parameter list as gdb prints it (`struct sock * sk, long * timeo`).
+// * indexTexts(entries): the same over [kernel path, text] pairs (files read from a git commit).
 // * codeLines(text): the file's lines with comments and string contents blanked (same line count).
 //
 // Model vs a compiler: a brace-and-parenthesis scan, no preprocessor. Where one name has two
@@ -99,14 +100,20 @@ function* cFiles(dir) {
 
 /** Every function definition and function-like macro under root, by name. */
 export function indexSource(root) {
+  return indexTexts((function* () {
+    for (const path of cFiles(root)) yield [relative(root, path).split("\\").join("/"), readFileSync(path, "utf8")];
+  })());
+}
+
+/** indexSource over [kernel path, text] pairs (files read from elsewhere: a git commit). */
+export function indexTexts(entries) {
   const index = new Map();
   const add = (name, rec) => {
     if (!index.has(name)) index.set(name, []);
     index.get(name).push(rec);
   };
-  for (const path of cFiles(root)) {
-    const file = relative(root, path).split("\\").join("/");
-    const raw = readFileSync(path, "utf8").split("\n");
+  files: for (const [file, text] of entries) {
+    const raw = text.split("\n");
     const code = codeLines(raw.join("\n"));
     // function-like macros: #define name( ... with backslash continuations
     for (let i = 0; i < code.length; i++) {
@@ -167,7 +174,7 @@ export function indexSource(root) {
               const inline = /\binline\b/.test(header);
               for (const name of rec.names) add(name, { file, def: def + 1, open: i + 1, close: close + 1, entry: entry + 1, params: rec.params, inline, macro: false });
             }
-            if (close < 0) return index;
+            if (close < 0) continue files; // unbalanced braces: the rest of this file is not indexed
             // skip the body
             i = close;
             const after = scan[close].lastIndexOf("}");

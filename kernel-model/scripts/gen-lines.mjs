@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // gen-lines.mjs: derive the model's file:line table from the Linux 4.6.2 source.
-// No Linux file: reads ../shared/linux-4.6.2 (resolved from the repository root) and the built
-// model (dist/), writes src/kernel/lines.generated.ts.
+// No Linux file: reads ../shared/linux-4.6.2 (resolved from the repository root), the send
+// side's files that are not among its 70 (PRISTINE_FILES) from the pristine root commit of
+// xing393939/linux-4.6.2, and the built model (dist/); writes src/kernel/lines.generated.ts.
 //
 // Usage: npm run lines [-- --check]   (after npm run build)
 //   --check: write nothing; exit 1 when the committed table differs from the source's.
+//   LINUX_GIT=dir: a git directory of xing393939/linux-4.6.2 (the `fetch` tool's copy); the
+//   PRISTINE_FILES are read at its root commit 6bcd5b161f0b only (later commits add debug
+//   edits). Default: <repo>/../.mirror or <repo>/../../.mirror/xing393939+linux-4.6.2/repo;
+//   LINUX_GIT=none reads none (what CI without the commit does).
+//   Without it, the committed entries of those files are kept as they are (pristine: false).
 //
 // Interface (for the test): generate(repoRoot) -> {text, funcs, calls, unresolved}.
 // * funcs: every kernel function the model names (a string literal of kernel-model/src that is
@@ -13,14 +19,18 @@
 //   declarations skipped), gdb-style parameters and kind (function / inline / macro).
 // * calls: for every (enclosing function, needle) a named trace places (Tracer.collect), the
 //   lines of the enclosing function's body where the needle stands (whitespace ignored).
+// * pristine: {available, files, kept}: whether the second root was read; `kept` lists the
+//   entries (functions, call needles) of PRISTINE_FILES carried over from the committed table
+//   unverified because it was not.
 // * unresolved: traced (function, needle) pairs not found in the body: each is a trace line
 //   that would print no location.
 
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { codeLines, indexSource, sourceRoot } from "./c-source.mjs";
+import { codeLines, indexSource, indexTexts, sourceRoot } from "./c-source.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, "..", "src", "kernel", "lines.generated.ts");
@@ -46,13 +56,73 @@ const ENTRY_AT = {
 
 const squash = (s) => s.replace(/\s+/g, "");
 
+/** The send side's files outside ../shared/linux-4.6.2's 70, read from the pristine commit. */
+export const PRISTINE_FILES = [
+  "drivers/net/loopback.c",
+  "include/linux/bottom_half.h",
+  "include/linux/rcupdate.h",
+  "include/net/neighbour.h",
+  "include/net/route.h",
+  "net/core/stream.c",
+  "net/ipv4/datagram.c",
+  "net/ipv4/ip_output.c",
+  "net/ipv4/route.c",
+  "net/ipv4/tcp_output.c",
+];
+/** The root commit of xing393939/linux-4.6.2: the unmodified 4.6.2 tarball. */
+export const PRISTINE_COMMIT = "6bcd5b161f0b";
+
+/** The git directory holding PRISTINE_COMMIT, or null. */
+export function pristineGit(repoRoot) {
+  // LINUX_GIT set (LINUX_GIT=none: as CI without the commit) is the only place looked at
+  const dirs = process.env.LINUX_GIT !== undefined ? [process.env.LINUX_GIT]
+    : [join(repoRoot, ".."), join(repoRoot, "..", "..")].map((d) => join(d, ".mirror", "xing393939+linux-4.6.2", "repo"));
+  for (const d of dirs) {
+    if (!d || !existsSync(d)) continue;
+    try {
+      execFileSync("git", ["--git-dir", d, "cat-file", "-e", `${PRISTINE_COMMIT}^{commit}`], { stdio: "ignore" });
+      return d;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** The committed table, parsed (entries kept for PRISTINE_FILES when the commit is absent). */
+function committedTable() {
+  if (!existsSync(OUT)) return { funcs: {}, calls: {} };
+  const text = readFileSync(OUT, "utf8");
+  const body = (name) => {
+    const m = new RegExp(`export const ${name}[^=]*= \\{\\n([\\s\\S]*?)\\n\\};`).exec(text);
+    return m ? JSON.parse(`{${m[1].replace(/,\s*$/, "")}}`) : {};
+  };
+  return { funcs: body("FUNCS"), calls: body("CALLS") };
+}
+
 export function generate(repoRoot) {
   const root = sourceRoot(repoRoot);
   if (!root) throw new Error(`gen-lines: no linux-4.6.2 source beside ${repoRoot} (../shared/linux-4.6.2)`);
   const index = indexSource(root);
+  // the second root: PRISTINE_FILES at the root commit; a name ../shared defines stays ../shared's
+  const git = pristineGit(repoRoot);
+  const pristineText = new Map();
+  if (git) for (const f of PRISTINE_FILES) pristineText.set(f, execFileSync("git", ["--git-dir", git, "show", `${PRISTINE_COMMIT}:${f}`], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const pristineIndex = indexTexts(pristineText.entries());
+  for (const [name, defs] of pristineIndex) if (!index.has(name)) index.set(name, defs);
+  const committed = git ? null : committedTable();
+  const kept = [];
+  if (committed) {
+    // no pristine commit here: the committed entries of its files stand in, unverified
+    for (const [name, f] of Object.entries(committed.funcs)) {
+      if (!PRISTINE_FILES.includes(f[0]) || index.has(name)) continue;
+      index.set(name, [{ file: f[0], def: f[1], open: f[2], close: f[3], entry: f[4], params: f[5], inline: f[6] === 1, macro: f[6] === 2, kept: true }]);
+      kept.push(`${name} (${f[0]}:${f[1]})`);
+    }
+  }
   const files = new Map();
   const code = (file) => {
-    if (!files.has(file)) files.set(file, codeLines(readFileSync(join(root, file), "utf8")).map(squash));
+    if (!files.has(file)) files.set(file, codeLines(pristineText.get(file) ?? readFileSync(join(root, file), "utf8")).map(squash));
     return files.get(file);
   };
   const require = createRequire(import.meta.url);
@@ -112,6 +182,16 @@ export function generate(repoRoot) {
       for (const n of edges.get(frame)) unresolved.push(`${frame}: ${n} (no such function in linux-4.6.2)`);
       continue;
     }
+    if (index.get(frame).some((d) => d.kept)) {
+      // a PRISTINE_FILES function without the commit: its committed call lines, where they exist
+      const per = {};
+      for (const needle of [...edges.get(frame)].sort()) if (committed.calls[frame]?.[needle]) (per[needle] = committed.calls[frame][needle]), kept.push(`${frame}: ${needle}`);
+      for (const alts of alternatives.get(frame).values()) {
+        if (!alts.some((n) => per[n])) unresolved.push(`${frame} (${f[0]}:${f[1]}): ${alts.join(" | ")} (not in the committed table; no pristine commit to read)`);
+      }
+      if (Object.keys(per).length) calls[frame] = per;
+      continue;
+    }
     const lines = code(f[0]);
     const per = {};
     for (const needle of [...edges.get(frame)].sort()) {
@@ -131,6 +211,7 @@ export function generate(repoRoot) {
   const q = JSON.stringify;
   const text = [
     "// Generated by kernel-model/scripts/gen-lines.mjs from linux-4.6.2: do not edit (npm run lines).",
+    `// Files: ../shared/linux-4.6.2, and ${PRISTINE_FILES.join(", ")} from xing393939/linux-4.6.2@${PRISTINE_COMMIT}.`,
     "// FUNCS: name -> [file, definition line, body open, body close, first statement, gdb params, kind 0 fn/1 inline/2 macro].",
     "// CALLS: caller -> needle (a call or statement, whitespace removed) -> lines of the caller's body.",
     "export const FUNCS: Record<string, readonly [string, number, number, number, number, string, number]> = {",
@@ -141,16 +222,17 @@ export function generate(repoRoot) {
     "};",
     "",
   ].join("\n");
-  return { text, funcs, calls, unresolved };
+  return { text, funcs, calls, unresolved, pristine: { available: !!git, files: PRISTINE_FILES, kept } };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const repoRoot = join(here, "..", "..");
-  const { text, funcs, calls, unresolved } = generate(repoRoot);
+  const { text, funcs, calls, unresolved, pristine } = generate(repoRoot);
   const check = process.argv.includes("--check");
   const nCalls = Object.values(calls).reduce((a, v) => a + Object.keys(v).length, 0);
   process.stderr.write(`gen-lines: ${Object.keys(funcs).length} functions, ${nCalls} call needles, ${unresolved.length} unresolved\n`);
   for (const u of unresolved) process.stderr.write(`  unresolved: ${u}\n`);
+  if (!pristine.available) process.stderr.write(`gen-lines: no ${PRISTINE_COMMIT} (LINUX_GIT): kept ${pristine.kept.length} committed entries of ${PRISTINE_FILES.length} files outside ../shared unverified\n`);
   if (check) {
     const same = readFileSync(OUT, "utf8") === text;
     process.stderr.write(same ? "gen-lines: lines.generated.ts is up to date\n" : "gen-lines: lines.generated.ts differs from the source: run npm run lines\n");

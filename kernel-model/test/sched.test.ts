@@ -103,3 +103,53 @@ describe("signals", () => {
     expect(r).toBe(-EINTR);
   });
 });
+
+describe("cross-CPU wakeups: the reschedule IPI and the exit from idle (costs.ipi, costs.idleExit)", () => {
+  // A sleeper pinned to cpu1, woken at t = 20 ms by code running on cpu0 (a task there); with
+  // busyCpu1 a hog on cpu1 has run 20 ms by then, so wakeup preemption picks the sleeper.
+  function wakeFromCpu0(costs: { ipi: number; idleExit: number }, busyCpu1: boolean) {
+    const k = new Kernel({ cpus: 2, costs });
+    const q = init_waitqueue_head("q");
+    const seen: number[] = [];
+    sleeper(k, q, 1, seen, 1);
+    if (busyCpu1) k.spawn("hog", function* (sys) { yield* sys.compute(100_000_000); }, { cpu: 1 });
+    let wokeAt = -1;
+    k.spawn("waker", function* (sys) {
+      yield* sys.compute(20_000_000);
+      wokeAt = k.now;
+      wake_up_interruptible_all(k, q);
+    }, { cpu: 0 });
+    k.run(40_000_000);
+    return { k, ranAfter: seen[0] - wokeAt };
+  }
+
+  it("an idle target CPU runs the woken task ipi + idleExit later (plus the switch), not at once", () => {
+    const none = wakeFromCpu0({ ipi: 0, idleExit: 0 }, false);
+    const both = wakeFromCpu0({ ipi: 7_000, idleExit: 11_000 }, false);
+    expect(both.ranAfter - none.ranAfter).toBe(18_000);
+  });
+
+  it("a busy target CPU pays the IPI but not the idle exit", () => {
+    const none = wakeFromCpu0({ ipi: 0, idleExit: 0 }, true);
+    const both = wakeFromCpu0({ ipi: 7_000, idleExit: 11_000 }, true);
+    expect(both.ranAfter - none.ranAfter).toBe(7_000);
+  });
+
+  it("the latency is not CPU time: the waker's CPU burns no more with a slow IPI", () => {
+    const none = wakeFromCpu0({ ipi: 0, idleExit: 0 }, false);
+    const both = wakeFromCpu0({ ipi: 7_000, idleExit: 11_000 }, false);
+    const busy = (k: Kernel) => k.rqs[0].time.user + k.rqs[0].time.sys;
+    expect(busy(both.k)).toBe(busy(none.k));
+  });
+
+  it("a wakeup on the waker's own CPU sends no IPI", () => {
+    const k = new Kernel({ cpus: 1, costs: { ipi: 50_000, idleExit: 50_000 } });
+    const q = init_waitqueue_head("q");
+    const seen: number[] = [];
+    sleeper(k, q, 1, seen, 0);
+    k.run(10_000);
+    k.engine.at(100_000, () => wake_up_interruptible_all(k, q));
+    k.runUntilIdle();
+    expect(seen[0]).toBe(100_000 + k.costs.ctxSwitch);
+  });
+});

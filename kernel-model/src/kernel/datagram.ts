@@ -18,13 +18,14 @@ import { TASK_INTERRUPTIBLE, type KGen } from "./sched";
 import { autoremove_wake_function, DEFINE_WAIT_FUNC, finish_wait, prepare_to_wait_exclusive, type WaitQueueEntry } from "./wait";
 import {
   sk_sleep, sock_rfree, sock_error, sock_intr_errno, sock_rcvtimeo, RCV_SHUTDOWN, SHUTDOWN_MASK, POLLERR, POLLHUP, POLLIN,
-  POLLRDNORM, POLLRDHUP, POLLOUT, POLLWRNORM, SEND_SHUTDOWN, type SkBuff, type Sock,
+  POLLRDNORM, POLLRDHUP, POLLOUT, POLLWRNORM, POLLWRBAND, SEND_SHUTDOWN, type SkBuff, type Sock,
 } from "./sock";
 import { sock_poll_wait } from "./poll";
 import { schedule_timeout } from "./timer";
 import { MSG_DONTWAIT, MSG_PEEK, type Socket } from "./socket";
 import type { File, PollTable } from "./fs";
 import { EAGAIN } from "./errno";
+import { sock_writeable, SOCKWQ_ASYNC_NOSPACE } from "./sock_wmem";
 
 /** receiver_wake_function: ignore wakeups whose key has neither POLLIN nor POLLERR. */
 export function receiver_wake_function(k: Kernel, wait: WaitQueueEntry, mode: number, sync: number, key: number | null): number {
@@ -123,7 +124,9 @@ export function datagram_poll(k: Kernel, file: File, sock: Socket, wait: PollTab
   if (sk.sk_shutdown & RCV_SHUTDOWN) mask |= POLLRDHUP | POLLIN | POLLRDNORM;
   if (sk.sk_shutdown === SHUTDOWN_MASK) mask |= POLLHUP;
   if (sk.sk_receive_queue.length > 0) mask |= POLLIN | POLLRDNORM;
-  if (!(sk.sk_shutdown & SEND_SHUTDOWN)) mask |= POLLOUT | POLLWRNORM;
+  // writable? (sock_writeable: less than half of sk_sndbuf in flight)
+  if (sock_writeable(sk)) mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
+  else if (sk.sk_wq) sk.sk_wq.flags |= 1 << SOCKWQ_ASYNC_NOSPACE;
   k.tr?.exit();
   return mask;
 }

@@ -10,6 +10,8 @@
 //   rx_missed_errors), and if that queue's IRQ is armed, raise it on its CPU: do_IRQ ->
 //   handle_irq -> handle_edge_irq -> handle_irq_event -> igb_msix_ring -> napi_schedule ->
 //   ____napi_schedule -> __raise_softirq_irqoff(NET_RX_SOFTIRQ); exiting_irq -> irq_exit.
+// * Each CPU's softnet_data also holds the backlog NAPI (poll = process_backlog, dev_xmit.ts)
+//   that netif_rx feeds: loopback traffic reaches ip_rcv through it instead of igb_poll.
 // * net_rx_action: netdev_budget (300) packets or 2 jiffies per run, NAPI weight 64 per poll;
 //   igb_poll -> igb_clean_rx_irq -> napi_gro_receive -> ... -> __netif_receive_skb_core, which
 //   calls the only match, ip_rcv, as pt_prev->func (no tap: no deliver_skb); a queue that used its whole
@@ -22,6 +24,7 @@ import type { Kernel } from "./kernel";
 import { burn, cpuInterrupt, type IrqFrame, type KGen, type Rq } from "./sched";
 import { __raise_softirq_irqoff, irq_exit, open_softirq, NET_RX_SOFTIRQ } from "./softirq";
 import { ip_rcv } from "./ip_input";
+import { process_backlog, weight_p } from "./dev_xmit";
 import type { SkBuff } from "./sock";
 
 /** HZ of the modelled kernel (CONFIG_HZ_250, the common distribution setting). */
@@ -37,7 +40,8 @@ export interface NapiStruct {
   /** NAPI_STATE_SCHED: on some CPU's poll_list (or being polled). */
   sched: boolean;
   weight: number;
-  ring: RxRing;
+  /** The RX queue an igb NAPI cleans; null for a CPU's backlog NAPI (process_backlog). */
+  ring: RxRing | null;
   poll: (k: Kernel, n: NapiStruct, budget: number) => KGen<number>;
 }
 
@@ -57,10 +61,17 @@ export interface RxRing {
   rx_missed: number;
 }
 
-/** struct net_device, reduced to eth0's receive side. */
+/** struct net_device, reduced to eth0's receive side and lo's transmit (loopback.ts). */
 export interface NetDevice {
   name: string;
   rings: RxRing[];
+  /** dev->netdev_ops->ndo_start_xmit (lo: loopback_xmit); null for eth0 (the model never
+   *  transmits on the wire). */
+  ndo_start_xmit: ((k: Kernel, skb: SkBuff, dev: NetDevice) => number) | null;
+  /** lstats / dev->stats. */
+  tx_packets: number;
+  rx_packets: number;
+  rx_dropped: number;
 }
 
 /** struct softnet_data (include/linux/netdevice.h): per CPU. */
@@ -70,6 +81,13 @@ export interface SoftnetData {
   processed: number;
   /** net_rx_action ran out of budget or time with work left (/proc/net/softnet_stat col 3). */
   time_squeeze: number;
+  /** netif_rx's per-CPU queue (dev_xmit.ts: enqueue_to_backlog) and process_backlog's own. */
+  input_pkt_queue: SkBuff[];
+  process_queue: SkBuff[];
+  /** The backlog NAPI (poll = process_backlog), scheduled when input_pkt_queue gets its first skb. */
+  backlog: NapiStruct;
+  /** input_pkt_queue over netdev_max_backlog (/proc/net/softnet_stat col 2). */
+  dropped: number;
 }
 
 export interface NetDevOptions {
@@ -89,7 +107,10 @@ export function net_dev_init(k: Kernel, opts: NetDevOptions = {}): void {
   if (opts.irqAffinity !== undefined && !(opts.irqAffinity >= 0 && opts.irqAffinity < ncpu)) {
     throw new RangeError(`irqAffinity: no CPU ${opts.irqAffinity}`);
   }
-  k.softnet = k.rqs.map(() => ({ poll_list: [], processed: 0, time_squeeze: 0 }));
+  k.softnet = k.rqs.map(() => ({
+    poll_list: [], processed: 0, time_squeeze: 0, input_pkt_queue: [], process_queue: [], dropped: 0,
+    backlog: { sched: false, weight: weight_p, ring: null, poll: process_backlog },
+  }));
   const rings: RxRing[] = [];
   for (let i = 0; i < nq; i++) {
     const ring = {
@@ -99,7 +120,7 @@ export function net_dev_init(k: Kernel, opts: NetDevOptions = {}): void {
     ring.napi = { sched: false, weight: NAPI_POLL_WEIGHT, ring, poll: igb_poll };
     rings.push(ring);
   }
-  k.dev = { name: "eth0", rings };
+  k.dev = { name: "eth0", rings, ndo_start_xmit: null, tx_packets: 0, rx_packets: 0, rx_dropped: 0 };
   open_softirq(k, NET_RX_SOFTIRQ, net_rx_action);
 }
 
@@ -216,13 +237,14 @@ function* napi_poll(k: Kernel, n: NapiStruct, repoll: NapiStruct[]): KGen<number
 /** igb_poll: clean up to `budget` RX descriptors; when the ring ran dry, complete and re-arm. */
 function* igb_poll(k: Kernel, n: NapiStruct, budget: number): KGen<number> {
   k.tr?.enter("igb_poll", "n->poll(n, weight) = igb_poll(napi, budget)");
-  const work = yield* igb_clean_rx_irq(k, n.ring, budget);
+  const ring = n.ring!;
+  const work = yield* igb_clean_rx_irq(k, ring, budget);
   if (work < budget) {
     k.tr?.leaf("napi_complete_done(napi, work_done); igb_ring_irq_enable(q_vector)", "ring empty: leave polling mode, re-arm the IRQ", "napi_complete_done");
     n.sched = false;
-    n.ring.irqEnabled = true;
+    ring.irqEnabled = true;
     // frames that landed after the last descriptor was read raise the re-armed IRQ at once
-    if (n.ring.skbs.length > 0) k.engine.at(k.now, (ring: RxRing) => ring.irqEnabled && raiseRxIrq(k, ring), n.ring);
+    if (ring.skbs.length > 0) k.engine.at(k.now, (r: RxRing) => r.irqEnabled && raiseRxIrq(k, r), ring);
   }
   k.tr?.exit();
   return work;
@@ -252,6 +274,16 @@ export function napi_gro_receive(k: Kernel, skb: SkBuff): void {
     tr.enter("napi_gro_receive", "napi_gro_receive(&q_vector->napi, skb)");
     tr.enter("napi_skb_finish", "napi_skb_finish(dev_gro_receive(napi, skb), skb)", "GRO_NORMAL");
     tr.enter("netif_receive_skb_internal", "netif_receive_skb_internal(skb)", "书中 3.10: netif_receive_skb");
+  }
+  __netif_receive_skb(k, skb);
+  if (tr) for (let i = 0; i < 3; i++) tr.exit();
+}
+
+/** __netif_receive_skb(skb) -> __netif_receive_skb_core -> pt_prev->func = ip_rcv: protocol
+ *  delivery, shared by the NIC path (napi_gro_receive) and the backlog's (process_backlog). */
+export function __netif_receive_skb(k: Kernel, skb: SkBuff): void {
+  const tr = k.tr;
+  if (tr) {
     tr.enter("__netif_receive_skb", "__netif_receive_skb(skb)");
     tr.enter("__netif_receive_skb_core", "__netif_receive_skb_core(skb, false)");
     // no packet tap: the last (only) match is called directly (dev.c:4160); deliver_skb runs
@@ -259,5 +291,5 @@ export function napi_gro_receive(k: Kernel, skb: SkBuff): void {
     tr.enter("", "ret = pt_prev->func(skb, skb->dev, pt_prev, orig_dev)", "= ip_rcv (ETH_P_IP, the only match)");
   }
   ip_rcv(k, skb);
-  if (tr) for (let i = 0; i < 6; i++) tr.exit();
+  if (tr) for (let i = 0; i < 3; i++) tr.exit();
 }

@@ -56,6 +56,8 @@ export interface FileOperations {
   /** Name for traces/diagrams: "socket_file_ops", "eventpoll_fops". */
   name: string;
   read_iter: ((k: Kernel, iocb: Kiocb, to: IovIter) => KGen<number>) | null;
+  /** write(2)'s way in for sockets (sock_write_iter); absent: -EINVAL. */
+  write_iter?: ((k: Kernel, iocb: Kiocb, from: IovIter) => KGen<number>) | null;
   poll: ((k: Kernel, file: File, pt: PollTable | null) => number) | null;
   release: ((k: Kernel, file: File) => void) | null;
 }
@@ -256,6 +258,33 @@ export function* new_sync_read(k: Kernel, file: File, count: number, iter: IovIt
     iter.count = count; // iov_iter_init(&iter, READ, &iov, 1, len)
     if (!file.f_op.read_iter) return -EINVAL;
     return yield* file.f_op.read_iter(k, iocb, iter);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSC_write(fd, buf, count) -> vfs_write -> __vfs_write -> new_sync_write -> f_op->write_iter.
+ *  Linux 4.6.2: fs/read_write.c. FMODE_CAN_WRITE: the file has f_op->write or ->write_iter. */
+export function* SYSC_write(k: Kernel, fd: number, count: number): KGen<number> {
+  k.tr?.enter("SYSC_write", `SYSC_write(fd = ${fd}, buf, count = ${count})`);
+  try {
+    const file = fdget(k, fd); // fdget_pos
+    if (!file) return -EBADF;
+    k.tr?.enter("vfs_write", "vfs_write(f.file, buf, count, &pos)");
+    try {
+      if (!(file.f_mode & FMODE_WRITE)) return -EBADF;
+      if (!file.f_op.write_iter) return -EINVAL; // !(file->f_mode & FMODE_CAN_WRITE)
+      k.tr?.enter("__vfs_write", "__vfs_write(file, buf, count, pos)");
+      k.tr?.enter("new_sync_write", "new_sync_write(file, buf, count, pos)");
+      const iocb: Kiocb = { ki_filp: file, ki_pos: 0 }; // init_sync_kiocb
+      const iter: IovIter = { count, consumed: [] }; // iov_iter_init(&iter, WRITE, &iov, 1, len)
+      const r = yield* file.f_op.write_iter(k, iocb, iter);
+      k.tr?.exit();
+      k.tr?.exit();
+      return r;
+    } finally {
+      k.tr?.exit();
+    }
   } finally {
     k.tr?.exit();
   }

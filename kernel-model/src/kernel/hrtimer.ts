@@ -14,7 +14,7 @@
 // Timer interrupts cost no CPU time. No RT tasks (their slack would be 0), all tasks nice 0.
 
 import type { Kernel } from "./kernel";
-import { schedule, wake_up_process, TASK_RUNNING, type KGen, type TaskStruct } from "./sched";
+import { schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, type KGen, type TaskStruct } from "./sched";
 import { EINTR } from "./errno";
 
 /** include/linux/sched.h: the default current->timer_slack_ns. */
@@ -66,6 +66,22 @@ export function* schedule_hrtimeout_range(k: Kernel, expires: number | null, del
     return t.task === null ? 0 : -EINTR;
   } finally {
     k.tr?.exit();
+    k.tr?.exit();
+  }
+}
+
+/** clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t) -> hrtimer_nanosleep -> do_nanosleep:
+ *  sleep in TASK_INTERRUPTIBLE until `expires` (absolute ns) plus current->timer_slack_ns
+ *  (50 µs: the range timer fires at its hard end on an otherwise quiet CPU). 0, or -EINTR when
+ *  a signal woke the task (an absolute sleep is not restarted with a remainder). */
+export function* hrtimer_nanosleep(k: Kernel, expires: number): KGen<number> {
+  k.tr?.enter("hrtimer_nanosleep", `hrtimer_nanosleep(&t, NULL, HRTIMER_MODE_ABS, CLOCK_MONOTONIC)`, `slack = current->timer_slack_ns (${TIMER_SLACK_NS})`);
+  try {
+    if (expires <= k.now) return 0; // an expired absolute timer does not sleep
+    k.current.state = TASK_INTERRUPTIBLE; // do_nanosleep: set_current_state
+    const r = yield* schedule_hrtimeout_range(k, expires, TIMER_SLACK_NS);
+    return r === 0 ? 0 : -EINTR;
+  } finally {
     k.tr?.exit();
   }
 }

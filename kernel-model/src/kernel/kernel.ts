@@ -4,7 +4,8 @@
 //
 // Interface:
 // * new Kernel({cpus, seed, costs, trace}) boots: per-CPU run queues with idle tasks,
-//   sock_register(&inet_family_ops) (inet_init), ksoftirqd/N when softirq.ts is loaded.
+//   sock_register(&inet_family_ops) (inet_init), eth0 (dev.ts) and lo (loopback.ts),
+//   ksoftirqd/N when softirq.ts is loaded.
 // * k.spawn(comm, function* (sys) {...}) creates a task whose program yields syscalls:
 //   `const fd = yield* sys.socket(AF_INET, SOCK_STREAM, 0)`. It starts runnable.
 // * k.run(ns) advances simulated time by ns; k.runUntilIdle() until nothing is left to do.
@@ -30,6 +31,7 @@ import type { NetProtocol } from "./ip_input";
 import type { ModelBugs, SkBuff } from "./sock";
 import { newHashtables, type InetHashtables } from "./inet_hashtables";
 import { inet_init, type NetProtoFamily, type InetProtosw } from "./af_inet";
+import { loopback_net_init } from "./loopback";
 
 export interface KernelOptions {
   /** Number of CPUs (default 1). */
@@ -74,6 +76,8 @@ export interface Sysctl {
   tcp_wmem_default: number;
   /** net.core.rmem_max (caps SO_RCVBUF), net.core.somaxconn (caps listen's backlog). */
   rmem_max: number;
+  /** net.core.wmem_max (caps SO_SNDBUF). */
+  wmem_max: number;
   somaxconn: number;
 }
 
@@ -91,6 +95,8 @@ export interface KernelStats {
   socksFreed: number;
   /** Frames lost at the NIC (RX ring full). */
   ringDrops: number;
+  /** Packets netif_rx dropped: input_pkt_queue over netdev_max_backlog (lo's path). */
+  backlogDrops: number;
   /** Dropped at a socket: receive buffer or backlog full (sum of every sk_drops). */
   socketDrops: number;
   /** Segments/datagrams for no socket (RST / ICMP port unreachable). */
@@ -122,6 +128,7 @@ export class Kernel {
     tcp_rmem_default: 87380,
     tcp_wmem_default: 16384,
     rmem_max: 212992,
+    wmem_max: 212992,
     somaxconn: 128,
   };
   /** Teaching switches for deliberately wrong kernel code (sock.ts ModelBugs). */
@@ -131,7 +138,7 @@ export class Kernel {
   readonly tcpPorts = new Set<number>();
   readonly stats: KernelStats = {
     wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
-    ringDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0, freedUnread: 0,
+    ringDrops: 0, backlogDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0, freedUnread: 0,
   };
   /** CPU timeline recording, or null when off. */
   timeline: { segments: TimelineSegment[]; wakeups: TimelineWakeup[] } | null;
@@ -149,6 +156,8 @@ export class Kernel {
   readonly softirq_vec: (SoftirqAction | null)[] = [];
   /** eth0 and the per-CPU softnet_data (dev.ts). */
   dev: NetDevice | null = null;
+  /** The loopback device (loopback.ts): where the model's own tasks send to each other. */
+  lo: NetDevice | null = null;
   softnet: SoftnetData[] = [];
   /** inet_protos[MAX_INET_PROTOS] (net/ipv4/protocol.c): tcp_protocol, udp_protocol. */
   readonly inet_protos: (NetProtocol | null)[] = [];
@@ -184,6 +193,7 @@ export class Kernel {
     this.current = this.rqs[0].idle;
     inet_init(this);
     net_dev_init(this, opts.net);
+    loopback_net_init(this);
   }
 
   get now(): number {

@@ -32,6 +32,9 @@
 //   curr.vruntime - p.vruntime > wakeup_granularity.
 // * Placement (select_task_rq): the previous CPU if idle, else the first idle CPU after it,
 //   else the previous CPU's queue.
+// * A wakeup onto another CPU enqueues at once (ttwu_queue -> ttwu_do_activate: the CPUs share a
+//   cache, so no wake_list) and sends a reschedule IPI (resched_curr); the target CPU acts on it
+//   costs.ipi later, costs.ipi + costs.idleExit when it was idle (ipiDelay).
 // * Preemption points (PREEMPT_NONE/VOLUNTARY kernel): user code is preempted at once (a
 //   resched IPI or the irq return path); kernel code only at syscall exit or when it sleeps.
 //
@@ -243,6 +246,8 @@ export interface Rq {
   /** Per-CPU softirq state (kernel/softirq.c): pending bits, in __do_softirq, ksoftirqd task. */
   softirq_pending: number;
   in_softirq: boolean;
+  /** softirq_count() / SOFTIRQ_DISABLE_OFFSET: local_bh_disable nesting in process context. */
+  bh_disable_cnt: number;
   ksoftirqd: TaskStruct | null;
 }
 
@@ -272,7 +277,7 @@ export function newRq(cpu: number, idle: TaskStruct): Rq {
     need_resched: false, irqs: [], burnEv: null, burnOwner: null, burnStart: 0, burnEnd: 0,
     burnMode: "sys", burnCtx: false, debt: 0, idleSince: 0,
     time: { user: 0, sys: 0, softirq: 0, irq: 0, idle: 0 },
-    tickEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, ksoftirqd: null,
+    tickEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, bh_disable_cnt: 0, ksoftirqd: null,
   };
 }
 
@@ -411,11 +416,24 @@ function check_preempt_curr(k: Kernel, rq: Rq, p: TaskStruct): void {
   if (curr.se.vruntime - p.se.vruntime > k.sched.sched_wakeup_granularity) resched_curr(k, rq);
 }
 
-/** resched_curr: set TIF_NEED_RESCHED; a remote CPU gets a reschedule IPI. */
+/** resched_curr: set TIF_NEED_RESCHED; a remote CPU gets a reschedule IPI (smp_send_reschedule).
+ *  The flag is set at once (another path on the target may see it first); the IPI arrives
+ *  costs.ipi later, plus costs.idleExit when the target CPU is idle (ipiDelay). */
 export function resched_curr(k: Kernel, rq: Rq): void {
   if (rq.need_resched) return;
   rq.need_resched = true;
-  if (k.cpu !== rq) k.engine.at(k.now, reschedIpi, { k, rq });
+  if (k.cpu === rq) return;
+  // From another CPU: the IPI's latency. From no CPU (a timer firing, a test's event): the model's
+  // timers are local to the sleeper's CPU and free, so no IPI and no delay.
+  k.engine.at(k.cpu ? k.now + ipiDelay(k, rq) : k.now, reschedIpi, { k, rq });
+}
+
+/** How long a reschedule IPI sent now takes to make rq's CPU run schedule(): the delivery, and the
+ *  exit from idle when the CPU sits in its idle loop (no task, no irq frame, no burn). 4.6.2 idles
+ *  with HLT/mwait (TIF_POLLING_NRFLAG off), so set_nr_and_not_polling() sends the IPI. */
+export function ipiDelay(k: Kernel, rq: Rq): number {
+  const idle = rq.curr === rq.idle && rq.irqs.length === 0 && rq.burnEv === null;
+  return k.costs.ipi + (idle ? k.costs.idleExit : 0);
 }
 
 /** The reschedule IPI: an idle CPU wakes up; user code is preempted at once. */
@@ -541,7 +559,7 @@ export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
   if (next !== rq.idle) rq.cfs.eraseElementByKey(next);
   next.se.prev_sum_exec_runtime = next.se.sum_exec_runtime; // set_next_entity: a new slice starts
   if (next === prev) {
-    k.tr?.leaf("__schedule(): next == prev, no switch");
+    k.tr?.leaf("if (likely(prev != next))", "next == prev: no switch", "", "likely(prev!=next)");
     tickStopOrStart(k, rq);
     return;
   }
@@ -707,7 +725,7 @@ export function cpuRun(k: Kernel, rq: Rq): void {
       if (rq.debt > 0) {
         // time charged by plain functions is paid before whatever the code yielded
         r.left += rq.debt;
-        r.leftMode = frame ? frame.mode : "sys";
+        r.leftMode = frame ? frame.mode : rq.in_softirq ? "softirq" : "sys"; // do_softirq in a task
         rq.debt = 0;
       }
       op = res.done ? EXIT_OP : res.value;

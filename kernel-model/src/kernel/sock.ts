@@ -29,6 +29,7 @@ import {
 } from "./sched";
 import { DEFINE_WAIT, finish_wait, prepare_to_wait, prepare_to_wait_exclusive, init_waitqueue_head, waitqueue_active, __wake_up } from "./wait";
 import { schedule_timeout } from "./timer";
+import { bhEnablePoint } from "./softirq";
 import { ENOBUFS, ENOMEM, EINTR, ERESTARTSYS } from "./errno";
 
 // include/net/tcp_states.h
@@ -98,6 +99,13 @@ export interface SkBuff {
   onDrop?: (k: Kernel, skb: SkBuff, where: string) => void;
   /** Model: on a SYN, the peer to tell when the SYN-ACK leaves. */
   synPeer?: { onSynAck(t: number): void };
+  /** skb->sk and skb->destructor of a transmitted skb (skb_set_owner_w: sock_wfree); cleared
+   *  by skb_orphan (loopback_xmit). Absent on frames from the wire. */
+  sk?: Sock | null;
+  destructor?: ((k: Kernel, skb: SkBuff) => void) | null;
+  /** TCP_SKB_CB(skb)->ack_seq of a segment the model's own TCP sent (over lo); absent from
+   *  remote peers, whose ACKs the model does not process. */
+  ack_seq?: number;
 }
 
 /** truesize of a received frame: igb's half-page buffer (2048) + the sk_buff head (256). */
@@ -150,6 +158,9 @@ export interface Sock {
   sk_forward_alloc: number;
   sk_rcvbuf: number;
   sk_sndbuf: number;
+  /** sk_wmem_alloc: truesize of this sock's transmitted skbs not yet freed (skb_set_owner_w
+   *  adds, sock_wfree subtracts). */
+  sk_wmem_alloc: number;
   /** == sock->wq after sock_init_data / sock_graft; null for an accepted child until grafted. */
   sk_wq: SocketWq | null;
   sk_shutdown: number;
@@ -182,7 +193,7 @@ export function sk_zero(k: Kernel, prot: Proto): Sock {
   return {
     id: ++k.socksCreated, sk_family: 0, sk_state: TCP_CLOSE, sk_prot: prot, sk_prot_creator: prot, sk_refcnt: 0,
     sk_lock: { owned: 0, wq: null }, sk_receive_queue: [], sk_backlog: { rmem_alloc: 0, len: 0, queue: [] },
-    sk_drops: 0, sk_forward_alloc: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
+    sk_drops: 0, sk_forward_alloc: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wmem_alloc: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
     sk_rcvlowat: 0, sk_err: 0, sk_rcvtimeo: 0, sk_sndtimeo: 0, sk_socket: null, sk_flags: 0,
     sk_state_change: sock_def_wakeup, sk_data_ready: sock_def_readable, sk_write_space: sock_def_write_space,
     sk_error_report: sock_def_error_report, sk_backlog_rcv: null, inet_num: 0, inet_daddr: "", inet_dport: 0,
@@ -278,9 +289,17 @@ export function sock_def_error_report(k: Kernel, sk: Sock): void {
   k.tr?.exit();
 }
 
-/** sock_def_write_space: sk_write_space by default. The model never fills a send buffer. */
+/** sock_def_write_space: sk_write_space by default (sock_wfree calls it on every free). Wakes
+ *  writers only once at least half of sk_sndbuf is free ("significant progress", DaveM). */
 export function sock_def_write_space(k: Kernel, sk: Sock): void {
-  if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_sync_poll(k, sk.sk_wq!.wait, POLLOUT | POLLWRNORM | POLLWRBAND);
+  k.tr?.enter("sock_def_write_space", "sk->sk_write_space(sk) = sock_def_write_space(sk)");
+  if (sk.sk_wmem_alloc * 2 <= sk.sk_sndbuf) {
+    if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_sync_poll(k, sk.sk_wq!.wait, POLLOUT | POLLWRNORM | POLLWRBAND);
+    else k.tr?.leaf("skwq_has_sleeper(wq): false", "nobody waits for write space");
+  } else {
+    k.tr?.leaf(`(sk_wmem_alloc << 1) > sk_sndbuf (${sk.sk_wmem_alloc} of ${sk.sk_sndbuf}): no wakeup yet`);
+  }
+  k.tr?.exit();
 }
 
 /** sk_backlog_rcv(sk, skb) (include/net/sock.h inline): sk->sk_backlog_rcv(sk, skb). */
@@ -342,7 +361,7 @@ export function release_sock(k: Kernel, sk: Sock): void {
       k.tr?.exit();
     }
     sk.sk_lock.owned = 0; // sock_release_ownership
-    if (wq !== null && waitqueue_active(wq)) __wake_up(k, wq, TASK_NORMAL, 1, null); // wake_up(&sk->sk_lock.wq)
+    if (wq !== null && waitqueue_active(wq)) __wake_up(k, wq, TASK_NORMAL, 1, null, "wake_up("); // wake_up(&sk->sk_lock.wq)
     k.tr?.exit();
   } else {
     k.tr?.leaf("release_sock(sk)", "sk_lock.owned = 0", "release_sock");
@@ -455,6 +474,7 @@ export function* sk_wait_data(k: Kernel, sk: Sock, timeo: { v: number }, last: S
     sk_wq_set_bit(sk, SOCKWQ_ASYNC_WAITDATA);
     k.tr?.enter("sk_wait_event", "sk_wait_event(sk, timeo, skb_peek_tail(&sk->sk_receive_queue) != skb)", "a macro");
     release_sock(k, sk); // runs the backlog: may call sk_data_ready and wake *this* task
+    yield* bhEnablePoint(k, "release_sock"); // release_sock's spin_unlock_bh: softirqs its backlog raised (lo)
     yield* burn(SK_WAIT_WINDOW, "sys");
     rc = cond();
     if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);

@@ -27,6 +27,7 @@ import { init_waitqueue_head, type WaitQueueHead } from "./wait";
 import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT, EFAULT, EMSGSIZE } from "./errno";
 import { access_ok, copyFaults, type UserPtr } from "./uaccess";
 import { JIFFY_NS } from "./dev";
+import { sock_write_iter } from "./socket_send";
 
 // include/linux/socket.h, include/linux/net.h, include/uapi/linux/in.h
 export const AF_UNSPEC = 0;
@@ -134,6 +135,7 @@ export interface NetProtoFamily {
 export const socket_file_ops: FileOperations = {
   name: "socket_file_ops",
   read_iter: sock_read_iter,
+  write_iter: (k, iocb, from) => sock_write_iter(k, iocb, from),
   poll: sock_poll,
   release: sock_close,
 };
@@ -412,6 +414,7 @@ export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: numbe
 
 // include/uapi/asm-generic/socket.h
 export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_RCVLOWAT = 18;
 export const SO_RCVTIMEO = 20;
@@ -426,6 +429,11 @@ export function SYSC_setsockopt(k: Kernel, fd: number, level: number, optname: n
     if (level !== SOL_SOCKET) return -ENOPROTOOPT;
     const sk = sock.sk!;
     switch (optname) {
+      case SO_SNDBUF:
+        // sk_sndbuf = max(val * 2, SOCK_MIN_SNDBUF), capped by wmem_max; wake writers if it grew
+        sk.sk_sndbuf = Math.max(Math.min(val, k.sysctl.wmem_max) * 2, 4608);
+        sk.sk_write_space(k, sk);
+        return 0;
       case SO_RCVBUF:
         // sk_rcvbuf = max(val * 2, SOCK_MIN_RCVBUF), capped by rmem_max
         sk.sk_rcvbuf = Math.max(Math.min(val, k.sysctl.rmem_max) * 2, 2304);
@@ -473,8 +481,7 @@ export interface UserMsghdr {
 export const UIO_MAXIOV = 1024;
 export const MAX_RW_COUNT = 0x7ffff000;
 const SOCKADDR_STORAGE = 128;
-/** include/linux/socket.h: the recvmsg flags the model knows of besides MSG_PEEK/TRUNC/DONTWAIT/WAITALL. */
-export const MSG_OOB = 0x1;
+/** include/linux/socket.h: more recvmsg flags (MSG_OOB is in udp_send.ts). */
 export const MSG_CTRUNC = 0x8;
 export const MSG_ERRQUEUE = 0x2000;
 export const MSG_CMSG_CLOEXEC = 0x40000000;

@@ -13,6 +13,9 @@
 //   need_resched; then leaves the rest to ksoftirqd/N (wakeup_softirqd), a real task that
 //   competes for the CPU.
 //
+// * rcu_read_lock_bh / rcu_read_unlock_bh (the transmit path): the outermost re-enable runs
+//   pending softirqs in the current task's context (do_softirq); their time is softirq time.
+//
 // Model vs kernel: the book says softirqs are "handled by ksoftirqd"; in 4.6 they normally run
 // in irq_exit and ksoftirqd only takes over past the limits above (reference §0.2 item 4); in
 // 4.6 ksoftirqd also runs softirqs raised outside interrupt context (raise_softirq_irqoff wakes
@@ -125,4 +128,71 @@ export function spawnKsoftirqd(k: Kernel, rq: Rq): TaskStruct {
     }
   }, { cpu: rq.cpu, kthread: true, pinned: true });
   return p;
+}
+
+// ---- bottom halves disabled in process context (the transmit path) ----
+// include/linux/bottom_half.h, include/linux/rcupdate.h, kernel/softirq.c. A task that raises
+// NET_RX itself (loopback_xmit -> netif_rx) runs it where it re-enables bottom halves: the
+// outermost rcu_read_unlock_bh -> local_bh_enable -> __local_bh_enable_ip -> do_softirq, on its
+// own CPU and in its own context (current stays the sending task).
+
+/** rcu_read_lock_bh() = local_bh_disable(): softirqs may not run on this CPU until re-enabled. */
+export function rcu_read_lock_bh(k: Kernel): void {
+  k.cpu!.bh_disable_cnt++;
+}
+
+/** rcu_read_unlock_bh() -> local_bh_enable() -> __local_bh_enable_ip(): the outermost one runs
+ *  what was raised meanwhile (do_softirq). PREEMPT_NONE: preempt_check_resched() is a no-op. */
+export function* rcu_read_unlock_bh(k: Kernel): KGen<void> {
+  const rq = k.cpu!;
+  rq.bh_disable_cnt--;
+  // !in_interrupt(): no bh-disabled section left, not serving a softirq, not in hard IRQ
+  if (rq.bh_disable_cnt === 0 && !rq.in_softirq && rq.irqs.length === 0 && rq.softirq_pending) {
+    k.tr?.enter("rcu_read_unlock_bh", "rcu_read_unlock_bh()");
+    k.tr?.enter("local_bh_enable", "local_bh_enable()");
+    k.tr?.enter("__local_bh_enable_ip", "__local_bh_enable_ip(_THIS_IP_, SOFTIRQ_DISABLE_OFFSET)", "!in_interrupt() && local_softirq_pending()");
+    yield* do_softirq(k, rq);
+    k.tr?.exit();
+    k.tr?.exit();
+    k.tr?.exit();
+  } else {
+    k.tr?.leaf("rcu_read_unlock_bh()", rq.bh_disable_cnt ? "nested: softirqs still off" : "nothing pending", "rcu_read_unlock_bh");
+  }
+}
+
+/** do_softirq(): run the pending softirqs now, on this CPU's irq stack, in the current task's
+ *  context (x86-64: do_softirq_own_stack in entry_64.S -> __do_softirq). */
+export function* do_softirq(k: Kernel, rq: Rq): KGen<void> {
+  k.tr?.enter("do_softirq", "do_softirq()", `in task context: current = ${k.current.comm}`);
+  // the task's own system time up to here is paid as sys before softirq time starts
+  yield* payCharges(k);
+  if (!rq.in_softirq && rq.softirq_pending) {
+    k.tr?.enter("", "do_softirq_own_stack()", "arch/x86/entry/entry_64.S: switch to the irq stack");
+    yield* __do_softirq(k, rq);
+    k.tr?.exit();
+  }
+  k.tr?.exit();
+}
+
+/** A bottom-half enable in process context after TCP processing ran with BHs off:
+ *  release_sock's spin_unlock_bh(&sk->sk_lock.slock) (sock.c:2453), or tcp_prequeue_process's
+ *  local_bh_enable() (tcp.c:1441). What that processing raised (segments it sent over lo sit
+ *  on this CPU's backlog) runs here. The model reaches this point after the function's own
+ *  lines, so the trace reopens its frame for that last statement. */
+export function* bhEnablePoint(k: Kernel, from: "release_sock" | "tcp_prequeue_process"): KGen<void> {
+  const rq = k.cpu;
+  if (!rq || rq.bh_disable_cnt || rq.in_softirq || rq.irqs.length > 0 || !rq.softirq_pending) return;
+  if (from === "release_sock") {
+    k.tr?.enter("release_sock", "release_sock(sk)", "its spin_unlock_bh: the softirqs raised with BHs off run now");
+    k.tr?.enter("", "spin_unlock_bh(&sk->sk_lock.slock)");
+    k.tr?.enter("__local_bh_enable_ip", "__local_bh_enable_ip(_RET_IP_, SOFTIRQ_LOCK_OFFSET)", "!in_interrupt() && local_softirq_pending()");
+  } else {
+    k.tr?.enter("tcp_prequeue_process", "tcp_prequeue_process(sk)", "its local_bh_enable: the softirqs raised with BHs off run now");
+    k.tr?.enter("local_bh_enable", "local_bh_enable()");
+    k.tr?.enter("__local_bh_enable_ip", "__local_bh_enable_ip(_THIS_IP_, SOFTIRQ_DISABLE_OFFSET)", "!in_interrupt() && local_softirq_pending()");
+  }
+  yield* do_softirq(k, rq);
+  k.tr?.exit();
+  k.tr?.exit();
+  k.tr?.exit();
 }

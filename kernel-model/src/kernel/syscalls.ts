@@ -15,10 +15,13 @@
 
 import type { Kernel } from "./kernel";
 import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
-import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
+import { SYSC_close, SYSC_dup, SYSC_read, SYSC_write, SYSC_fcntl, type IovIter } from "./fs";
+import { SYSC_connect, SYSC_send, SYSC_sendto, SYSC_shutdown, type SendMeta } from "./socket_send";
 import type { SkBuff } from "./sock";
 import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_recvmsg, SYSC_setsockopt, type RecvfromAddr, type UserMsghdr, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause, do_signal, sigprocmask } from "./signal";
+import { hrtimer_nanosleep } from "./hrtimer";
+import { bhEnablePoint } from "./softirq";
 import { EINTR, ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, errnoName } from "./errno";
 import { SYSC_poll, SYSC_select, type Pollfd, type Timeval } from "./select";
 import { userPtrName, type UserPtr } from "./uaccess";
@@ -69,6 +72,20 @@ export interface Sys {
   /** select(n, readfds, writefds, exceptfds, timeout): the sets are overwritten with the ready
    *  fds; timeout (null: forever) is updated with the time left, as Linux does. */
   select(n: number, readfds: Set<number> | null, writefds: Set<number> | null, exceptfds: Set<number> | null, timeout: Timeval | null): KGen<number>;
+  /** sendto(fd, buf, len, flags, {127.0.0.1, port}): bytes sent or -errno (socket_send.ts).
+   *  `meta.msgId` tags the message for the scenarios' counting. */
+  sendto(fd: number, len: number, flags: number, port: number, meta?: SendMeta): KGen<number>;
+  /** send(fd, buf, len, flags) = sendto with no address (a connected socket). */
+  send(fd: number, len: number, flags?: number, meta?: SendMeta): KGen<number>;
+  /** connect(fd, {127.0.0.1, port}): TCP: the handshake over lo; UDP: a default destination. */
+  connect(fd: number, port: number): KGen<number>;
+  /** shutdown(fd, how): SHUT_RD, SHUT_WR, SHUT_RDWR (inet_shutdown). */
+  shutdown(fd: number, how: number): KGen<number>;
+  /** write(fd, buf, count): on a socket, sock_write_iter -> sock_sendmsg. */
+  write(fd: number, count: number): KGen<number>;
+  /** clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until): sleep until an absolute time (ns),
+   *  50 µs of timer slack included; 0, or -EINTR on a signal. */
+  clock_nanosleep_abs(until: number): KGen<number>;
   /** Spend ns of CPU in user mode (the program's own work). */
   compute(ns: number): KGen<void>;
 }
@@ -160,6 +177,18 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     select: (n, rd, wr, ex, tv) =>
       syscall(k, p, `select(${n}, ${rd ? `{${[...rd].join(",")}}` : "NULL"}, ${wr ? `{${[...wr].join(",")}}` : "NULL"}, ${ex ? `{${[...ex].join(",")}}` : "NULL"}, ${tv ? `{${tv.tv_sec}, ${tv.tv_usec}}` : "NULL"})`,
         () => SYSC_select(k, n, rd, wr, ex, tv)),
+    sendto: (fd, len, flags, port, meta) =>
+      syscall(k, p, `sendto(${fd}, buf, ${len}, ${flags}, {AF_INET, 127.0.0.1:${port}}, 16)`,
+        () => SYSC_sendto(k, fd, len, flags, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port }, meta)),
+    send: (fd, len, flags = 0, meta) => syscall(k, p, `send(${fd}, buf, ${len}, ${flags})`, () => SYSC_send(k, fd, len, flags, meta)),
+    connect: (fd, port) => syscall(k, p, `connect(${fd}, {AF_INET, 127.0.0.1:${port}}, 16)`, () => SYSC_connect(k, fd, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port })),
+    shutdown: (fd, how) => syscall(k, p, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
+      const r = yield* SYSC_shutdown(k, fd, how);
+      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: a FIN sent over lo is received here
+      return r;
+    }),
+    write: (fd, count) => syscall(k, p, `write(${fd}, buf, ${count})`, () => SYSC_write(k, fd, count)),
+    clock_nanosleep_abs: (until) => syscall(k, p, `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, {${until} ns}, NULL)`, () => hrtimer_nanosleep(k, until)),
     *compute(ns) {
       yield* burn(ns, "user");
     },

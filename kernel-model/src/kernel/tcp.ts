@@ -11,7 +11,8 @@
 // * tcp_poll: the readiness mask epoll and poll() see.
 //
 // Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
-// data or MSG_PEEK; ACKs and window updates are not sent (no tcp_cleanup_rbuf).
+// data or MSG_PEEK; no window updates (no tcp_cleanup_rbuf). ACKs are sent only on connections
+// over lo (tcp_output.ts), never to remote peers behind eth0.
 
 import { skb_copy_datagram_msg } from "./datagram";
 import type { Kernel } from "./kernel";
@@ -19,11 +20,19 @@ import { burn, type KGen, type TaskStruct } from "./sched";
 import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
   sk_backlog_rcv, sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
-  sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
-  TCP_SYN_SENT, TCP_SYN_RECV, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
+  sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DEAD, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
+  TCP_SYN_SENT, TCP_SYN_RECV, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_LAST_ACK,
+  POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
   type Proto, type SkBuff, type Sock,
 } from "./sock";
 import { inet_release, inet_recvmsg, inet_bind, inet_listen, inet_accept } from "./af_inet";
+import { inet_sendmsg, inet_shutdown, inet_stream_connect } from "./af_inet_send";
+import { tcp_sendmsg, sk_stream_is_writeable, sk_stream_write_space } from "./tcp_send";
+import { TCP_INIT_CWND, tcp_send_fin, tcp_v4_connect, tcpOverLo } from "./tcp_output";
+import { SOCK_NOSPACE } from "./sock_wmem";
+import { bhEnablePoint } from "./softirq";
+import type { SendMsghdr } from "./socket_send";
+import type { SockaddrIn } from "./socket";
 import { tcp_v4_do_rcv } from "./tcp_ipv4";
 import { sock_poll_wait } from "./poll";
 import { inet_csk_accept } from "./inet_connection_sock";
@@ -44,6 +53,16 @@ export interface TcpSock extends Sock {
   icsk_accept_queue: TcpSock[];
   /** listen(fd, backlog): the accept queue's limit. */
   sk_max_ack_backlog: number;
+  /** The send side (tcp_output.ts, over lo): oldest unACKed byte, next to send, next to queue. */
+  snd_una: number;
+  snd_nxt: number;
+  write_seq: number;
+  /** sk_write_queue: sent-but-unACKed and not-yet-sent skbs, charged to sk_wmem_queued. */
+  sk_write_queue: SkBuff[];
+  sk_wmem_queued: number;
+  /** Segments sent and not yet ACKed, and the congestion window (fixed: TCP_INIT_CWND). */
+  packets_out: number;
+  snd_cwnd: number;
 }
 
 export function tcp_sk(sk: Sock): TcpSock {
@@ -59,6 +78,7 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   sk.sk_state = TCP_CLOSE;
   sk.sk_sndbuf = k.sysctl.tcp_wmem_default;
   sk.sk_rcvbuf = k.sysctl.tcp_rmem_default;
+  sk.sk_write_space = sk_stream_write_space;
   k.tr?.leaf("sk->sk_sndbuf = sysctl_tcp_wmem[1];", `${sk.sk_sndbuf}`);
   k.tr?.leaf("sk->sk_rcvbuf = sysctl_tcp_rmem[1];", `${sk.sk_rcvbuf}`);
   k.tr?.exit();
@@ -80,6 +100,31 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
   sk_free(k, sk);
   k.tr?.exit();
   void timeout;
+}
+
+/** tcp_done(sk) (net/ipv4/tcp.c): the connection is over: TCP_CLOSE (unhashed),
+ *  sk_shutdown = SHUTDOWN_MASK, and sk_state_change wakes every waiter. */
+export function tcp_done(k: Kernel, sk: Sock): void {
+  k.tr?.enter("tcp_done", "tcp_done(sk)", "tcp_set_state(sk, TCP_CLOSE); sk->sk_shutdown = SHUTDOWN_MASK");
+  if (sk.inet_daddr) k.hash.ehash.delete(ehashKey(sk.inet_daddr, sk.inet_dport, sk.inet_num)); // sk_prot->unhash
+  sk.sk_state = TCP_CLOSE;
+  sk.sk_shutdown = SHUTDOWN_MASK;
+  if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_state_change(k, sk);
+  k.tr?.exit();
+}
+
+/** tcp_shutdown(sk, how): SEND_SHUTDOWN in ESTABLISHED/SYN_RECV/CLOSE_WAIT moves to
+ *  FIN_WAIT1 / LAST_ACK (tcp_close_state) and sends a FIN (tcp_send_fin). */
+export function tcp_shutdown(k: Kernel, sk: Sock, how: number): void {
+  k.tr?.enter("tcp_shutdown", "sk->sk_prot->shutdown(sk, how) = tcp_shutdown(sk, how)");
+  if (how & SEND_SHUTDOWN && (sk.sk_state === TCP_ESTABLISHED || sk.sk_state === TCP_SYN_RECV || sk.sk_state === TCP_CLOSE_WAIT)) {
+    const next = sk.sk_state === TCP_CLOSE_WAIT ? TCP_LAST_ACK : TCP_FIN_WAIT1; // new_state[]: | TCP_ACTION_FIN
+    sk.sk_state = next; // tcp_close_state -> tcp_set_state
+    if (tcpOverLo(sk)) tcp_send_fin(k, sk);
+    // MODEL: for a remote peer the FIN would leave on eth0; the model does not transmit on the wire
+    else k.tr?.leaf("tcp_send_fin(sk)", `${next === TCP_LAST_ACK ? "CLOSE_WAIT -> LAST_ACK" : "-> FIN_WAIT1"}: FIN to the peer (not modelled on the wire)`, "tcp_send_fin");
+  }
+  k.tr?.exit();
 }
 
 /** tcp_prequeue_process: run the segments softirq left on the prequeue, in process context. */
@@ -191,6 +236,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     if (!doPrequeue) {
       if (copied >= target) {
         release_sock(k, sk); // do not sleep, just process backlog
+        yield* bhEnablePoint(k, "release_sock");
         yield* lock_sock(k, sk);
       } else {
         yield* sk_wait_data(k, sk, timeo, last);
@@ -204,6 +250,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
       }
       if (doPrequeue || (tp.rcv_nxt === tp.copied_seq && tp.ucopy.prequeue.length > 0)) {
         tcp_prequeue_process(k, sk);
+        yield* bhEnablePoint(k, "tcp_prequeue_process"); // tcp_prequeue_process's local_bh_enable
         chunk = len - tp.ucopy.len;
         if (chunk) {
           len -= chunk;
@@ -216,6 +263,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     if (tp.ucopy.prequeue.length > 0) {
       tp.ucopy.len = copied > 0 ? len : 0;
       tcp_prequeue_process(k, sk);
+      yield* bhEnablePoint(k, "tcp_prequeue_process");
       const chunk = len - tp.ucopy.len;
       if (copied > 0 && chunk) {
         len -= chunk;
@@ -226,9 +274,11 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     tp.ucopy.len = 0;
     tp.ucopy.msg = null;
   }
-  // tcp_cleanup_rbuf would send a window update: ACKs are not modelled, the call is traced
-  k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "ACK / window update (not modelled)", "tcp_cleanup_rbuf");
+  // tcp_cleanup_rbuf would send a window update: the model sends none (over lo it ACKs every
+  // segment on receipt), the call is traced
+  k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "window update (not modelled)", "tcp_cleanup_rbuf");
   release_sock(k, sk);
+  yield* bhEnablePoint(k, "release_sock");
   k.tr?.exit();
   return copied;
 }
@@ -257,8 +307,11 @@ export function tcp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | 
       const target = sock_rcvlowat(sk, 0, 0x7fffffff);
       if (tp.rcv_nxt - tp.copied_seq >= target) mask |= POLLIN | POLLRDNORM;
       if (!(sk.sk_shutdown & SEND_SHUTDOWN)) {
-        const sk_stream_is_writeable = true; // the model never fills sk_sndbuf
-        if (sk_stream_is_writeable) mask |= POLLOUT | POLLWRNORM;
+        if (sk_stream_is_writeable(sk)) mask |= POLLOUT | POLLWRNORM;
+        else if (sk.sk_socket) {
+          sk.sk_socket.flags |= 1 << SOCK_NOSPACE; // tcp_new_space will wake us
+          if (sk_stream_is_writeable(sk)) mask |= POLLOUT | POLLWRNORM;
+        }
       } else mask |= POLLOUT | POLLWRNORM; // a write would not block: it fails with EPIPE
     }
     if (sk.sk_err) mask |= POLLERR;
@@ -277,6 +330,11 @@ export const tcp_prot: Proto = {
     tp.out_of_order_queue = [];
     tp.icsk_accept_queue = [];
     tp.sk_max_ack_backlog = 0;
+    tp.snd_una = tp.snd_nxt = tp.write_seq = 0;
+    tp.sk_write_queue = [];
+    tp.sk_wmem_queued = 0;
+    tp.packets_out = 0;
+    tp.snd_cwnd = TCP_INIT_CWND;
     return tp;
   },
   init: tcp_v4_init_sock,
@@ -284,6 +342,11 @@ export const tcp_prot: Proto = {
   recvmsg: tcp_recvmsg,
   backlog_rcv: tcp_v4_do_rcv,
   accept: inet_csk_accept,
+  shutdown: tcp_shutdown,
+  // called through a closure: tcp_send.ts imports sock.ts, which this file's users load first
+  sendmsg: (k: Kernel, sk: Sock, msg: SendMsghdr, size: number) => tcp_sendmsg(k, sk, msg, size),
+  no_autobind: true,
+  connect: (k: Kernel, sk: Sock, port: number) => tcp_v4_connect(k, sk, port),
 };
 
 export const inet_stream_ops: ProtoOps = {
@@ -295,4 +358,7 @@ export const inet_stream_ops: ProtoOps = {
   accept: inet_accept,
   poll: tcp_poll,
   recvmsg: inet_recvmsg,
+  shutdown: (k: Kernel, sock: Socket, how: number) => inet_shutdown(k, sock, how),
+  sendmsg: (k: Kernel, sock: Socket, msg: SendMsghdr, size: number) => inet_sendmsg(k, sock, msg, size),
+  connect: (k: Kernel, sock: Socket, addr: SockaddrIn, flags: number) => inet_stream_connect(k, sock, addr, flags),
 };

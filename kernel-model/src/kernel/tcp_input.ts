@@ -15,17 +15,33 @@
 //   tcp_fin, drain the out-of-order queue; out of order -> out_of_order_queue.
 // * tcp_fin: RCV_SHUTDOWN, SOCK_DONE, ESTABLISHED -> CLOSE_WAIT, sk_state_change (wake all).
 // * tcp_rcv_state_process: the listener's SYN (tcp_v4_conn_request).
+// * tcp_reset (a RST at rcv_nxt, via tcp_validate_incoming): sk_err = ECONNRESET (EPIPE after
+//   the peer's FIN, ECONNREFUSED in SYN_SENT), sk_error_report, tcp_done (TCP_CLOSE,
+//   sk_shutdown = SHUTDOWN_MASK, sk_state_change): poll sees POLLERR | POLLHUP | POLLIN | POLLRDHUP.
 //
-// Model vs kernel: no ACK sending, no window, no coalescing (tcp_try_coalesce), no urgent data;
-// a segment over the receive buffer is dropped (the peer retransmits it after an RTO).
+// * tcp_ack: one function for every caller (step5, the fast path's FLAG_DATA and bare-ACK
+//   branches, tcp_rcv_state_process, tcp_rcv_synsent_state_process): always traced; when the
+//   segment acks data of the model's own TCP over lo, tcp_clean_rtx_queue frees it
+//   (sk_wmem_queued, packets_out), then tcp_data_snd_check (tcp_push_pending_frames,
+//   tcp_check_space -> tcp_new_space -> sk_write_space) and tcp_ack_snd_check / __tcp_ack_snd_check
+//   -> tcp_send_ack; tcp_rcv_synsent_state_process -> tcp_finish_connect for connect().
+//
+// Model vs kernel: ACKs are sent at once for every segment, and only over lo; no window, no
+// coalescing (tcp_try_coalesce), no urgent data; a segment over the receive buffer is dropped
+// (a remote peer retransmits it after an RTO; over lo it is lost: the model has no receive
+// window to stop the sender first).
 
 import type { Kernel } from "./kernel";
 import {
-  sk_forced_mem_schedule, sk_rmem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
+  sk_forced_mem_schedule, sk_rmem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN,
+  TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_SENT,
   type SkBuff, type Sock,
 } from "./sock";
 import { charge } from "./sched";
-import { tcp_sk } from "./tcp";
+import { tcp_done, tcp_sk } from "./tcp";
+import { atomicRun, tcp_send_ack, tcp_write_xmit, tcpOverLo } from "./tcp_output";
+import { SOCK_NOSPACE } from "./sock_wmem";
+import { ECONNREFUSED, ECONNRESET, EPIPE, errnoName } from "./errno";
 import { tcp_v4_conn_request } from "./tcp_ipv4";
 
 /** tcp_rcv_established(sk, skb, th, len). */
@@ -33,7 +49,11 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_rcv_established", "tcp_rcv_established(sk, skb, tcp_hdr(skb), skb->len)");
   // header prediction: in order, no flags beyond ACK, nothing out of order
-  if (skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0 && skb.len > 0) {
+  const predicted = skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0;
+  if (predicted && skb.len === 0 && skb.ack_seq !== undefined) {
+    // tcp_input.c:5351: a bare ACK for what we sent (the model's own TCP, over lo)
+    tcp_data_snd_check(k, sk, tcp_ack(k, sk, skb, "tcp_ack(sk, skb, 0)"));
+  } else if (skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0 && skb.len > 0) {
     let eaten = false;
     if (tp.ucopy.task === k.current && tp.copied_seq === tp.rcv_nxt && skb.len <= tp.ucopy.len && sock_owned_by_user(sk)) {
       // in the reader's context (prequeue / backlog): tcp_copy_to_iovec, straight to user space
@@ -56,7 +76,14 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
       }
       tcp_queue_rcv(k, sk, skb, "tcp_queue_rcv(sk, skb, tcp_header_len, &fragstolen)");
     }
+    if (skb.ack_seq !== undefined && skb.ack_seq !== tp.snd_una) {
+      // tcp_input.c:5416: data that also ACKs what we sent (the model's own TCP, over lo)
+      tcp_data_snd_check(k, sk, tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_DATA)"));
+    }
+    tcpAckSndCheck(k, sk, false);
     sk.sk_data_ready(k, sk);
+  } else if (skb.rst) {
+    tcp_validate_incoming(k, sk, skb);
   } else {
     k.tr?.leaf("tcp_validate_incoming(sk, skb, th, 1)", "slow path (FIN, out of order, no data)", "tcp_validate_incoming");
     step5(k, sk, skb);
@@ -64,10 +91,126 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
   k.tr?.exit();
 }
 
-/** step5 of tcp_rcv_established: tcp_ack, then tcp_data_queue (step 7, the segment text). */
+/** tcp_validate_incoming(sk, skb, th, syn_inerr), its RST step (RFC 5961 3.2): a RST exactly at
+ *  rcv_nxt resets the connection; one elsewhere in the window only earns a challenge ACK. */
+function tcp_validate_incoming(k: Kernel, sk: Sock, skb: SkBuff): void {
+  k.tr?.enter("tcp_validate_incoming", "tcp_validate_incoming(sk, skb, th, 1)", "th->rst");
+  if (skb.seq === tcp_sk(sk).rcv_nxt) tcp_reset(k, sk);
+  else k.tr?.leaf("tcp_send_challenge_ack(sk, skb)", "RST not at rcv_nxt: ignored (challenge ACK)");
+  k.tr?.exit();
+}
+
+/** tcp_ack(sk, skb, flag): the peer ACKed up to ack_seq: tcp_clean_rtx_queue frees what it
+ *  covers (sk_wmem_queued, packets_out). Returns the bytes freed (SOCK_QUEUE_SHRUNK) for the
+ *  caller's tcp_data_snd_check. An ACK of nothing new (the receive path from a remote peer,
+ *  whose data ACKs nothing we sent) only passes through. */
+export function tcp_ack(k: Kernel, sk: Sock, skb: SkBuff, text: string): number {
+  const tp = tcp_sk(sk);
+  const ack = skb.ack_seq;
+  const fresh = ack !== undefined && ack > tp.snd_una && ack <= tp.snd_nxt;
+  k.tr?.enter("tcp_ack", text, fresh ? `snd_una ${tp.snd_una} -> ${ack}` : "nothing newly acked");
+  let freed = 0;
+  if (fresh) {
+    tp.snd_una = ack;
+    k.tr?.enter("tcp_clean_rtx_queue", "tcp_clean_rtx_queue(sk, prior_fackets, prior_snd_una, &acked, &sack_state)");
+    while (tp.sk_write_queue.length > 0 && tp.sk_write_queue[0].end_seq <= ack) {
+      const s = tp.sk_write_queue.shift()!; // tcp_unlink_write_queue; sk_wmem_free_skb
+      tp.sk_wmem_queued -= s.truesize;
+      tp.packets_out--;
+      freed += s.truesize;
+    }
+    k.tr?.leaf("sk_wmem_free_skb(sk, skb)", `sk_wmem_queued -= ${freed} (= ${tp.sk_wmem_queued}); packets_out = ${tp.packets_out}`, "sk_wmem_free_skb");
+    k.tr?.exit();
+  }
+  k.tr?.exit();
+  return freed;
+}
+
+/** tcp_ack_snd_check / __tcp_ack_snd_check(sk, ofo_possible): the model ACKs every segment at
+ *  once (quick-ACK mode) and only over lo (a remote peer's ACKs are not modelled). */
+function tcpAckSndCheck(k: Kernel, sk: Sock, viaInline: boolean): void {
+  if (!tcpOverLo(sk) || sk.sk_state === TCP_CLOSE) return;
+  if (viaInline) k.tr?.enter("tcp_ack_snd_check", "tcp_ack_snd_check(sk)");
+  k.tr?.enter("__tcp_ack_snd_check", `__tcp_ack_snd_check(sk, ${viaInline ? 1 : 0})`, "quick ACK: tcp_send_ack");
+  tcp_send_ack(k, sk);
+  k.tr?.exit();
+  if (viaInline) k.tr?.exit();
+}
+
+/** tcp_data_snd_check(sk): tcp_push_pending_frames (the cwnd has room again), then
+ *  tcp_check_space (writers that found no room: tcp_new_space -> sk_write_space). Traced only
+ *  when it has work: the model transmits TCP over lo only. */
+function tcp_data_snd_check(k: Kernel, sk: Sock, freed: number): void {
+  const tp = tcp_sk(sk);
+  if (sk.sk_state !== TCP_ESTABLISHED && sk.sk_state !== TCP_CLOSE_WAIT) return;
+  const pending = tp.sk_write_queue.some((s) => s.seq >= tp.snd_nxt);
+  const space = freed > 0 && !!sk.sk_socket && (sk.sk_socket.flags & (1 << SOCK_NOSPACE)) !== 0;
+  if (!pending && !space) return;
+  k.tr?.enter("tcp_data_snd_check", "tcp_data_snd_check(sk)");
+  if (pending) {
+    k.tr?.enter("tcp_push_pending_frames", "tcp_push_pending_frames(sk)");
+    k.tr?.enter("__tcp_push_pending_frames", "__tcp_push_pending_frames(sk, tcp_current_mss(sk), tp->nonagle)");
+    atomicRun(k, tcp_write_xmit(k, sk));
+    k.tr?.exit();
+    k.tr?.exit();
+  }
+  if (space) {
+    k.tr?.enter("tcp_check_space", "tcp_check_space(sk)", "SOCK_QUEUE_SHRUNK, SOCK_NOSPACE");
+    k.tr?.enter("tcp_new_space", "tcp_new_space(sk)");
+    sk.sk_write_space(k, sk);
+    k.tr?.exit();
+    k.tr?.exit();
+  }
+  k.tr?.exit();
+}
+
+/** tcp_rcv_synsent_state_process(sk, skb, th): our SYN was answered: a SYN-ACK for it makes
+ *  the connection ESTABLISHED (tcp_finish_connect wakes connect()) and we ACK it. */
+function tcp_rcv_synsent_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_rcv_synsent_state_process", "tcp_rcv_synsent_state_process(sk, skb, th)");
+  try {
+    if (skb.rst) {
+      if (skb.ack_seq === tp.snd_nxt) tcp_reset(k, sk); // ECONNREFUSED
+      return;
+    }
+    if (!(skb.syn && skb.ack_seq === tp.snd_nxt)) return; // not for our SYN: dropped
+    tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH)"); // frees the SYN
+    tp.rcv_nxt = tp.copied_seq = skb.seq + 1;
+    k.tr?.enter("tcp_finish_connect", "tcp_finish_connect(sk, skb)", "TCP_SYN_SENT -> TCP_ESTABLISHED");
+    sk.sk_state = TCP_ESTABLISHED;
+    if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_state_change(k, sk);
+    k.tr?.exit();
+    tcp_send_ack(k, sk);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** tcp_reset(sk): the peer reset the connection: sk_err by state, sk_error_report, tcp_done. */
+export function tcp_reset(k: Kernel, sk: Sock): void {
+  k.tr?.enter("tcp_reset", "tcp_reset(sk)");
+  try {
+    // We want the right error as BSD sees it (and indeed as we do).
+    if (sk.sk_state === TCP_SYN_SENT) sk.sk_err = ECONNREFUSED;
+    else if (sk.sk_state === TCP_CLOSE_WAIT) sk.sk_err = EPIPE;
+    else if (sk.sk_state === TCP_CLOSE) return;
+    else sk.sk_err = ECONNRESET;
+    k.tr?.leaf(`sk->sk_err = ${errnoName(-sk.sk_err).replace("-", "")}`);
+    if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_error_report(k, sk);
+    tcp_done(k, sk);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** step5 of tcp_rcv_established: tcp_ack, tcp_data_queue (step 7, the segment text), then
+ *  tcp_data_snd_check and tcp_ack_snd_check. */
 function step5(k: Kernel, sk: Sock, skb: SkBuff): void {
-  k.tr?.leaf("tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)", "ACK processing (nothing sent: no transmit side)", "tcp_ack");
+  const freed = tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)");
   tcp_data_queue(k, sk, skb);
+  tcp_data_snd_check(k, sk, freed);
+  if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, true);
 }
 
 /** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc (sk_mem_charge), advance rcv_nxt. */
@@ -139,15 +282,24 @@ export function tcp_fin(k: Kernel, sk: Sock): void {
   k.tr?.exit();
 }
 
-/** tcp_rcv_state_process: segments for non-ESTABLISHED socks (the listener's SYN here). */
+/** tcp_rcv_state_process: segments for non-ESTABLISHED socks: the listener's SYN, the answer to
+ *  our SYN, and (FIN_WAIT1, CLOSE_WAIT, LAST_ACK, ...) the ACK step, then data or a RST. */
 export function tcp_rcv_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
   k.tr?.enter("tcp_rcv_state_process", "tcp_rcv_state_process(sk, skb)");
   if (sk.sk_state === TCP_LISTEN) {
     if (skb.syn) tcp_v4_conn_request(k, sk, skb);
-  } else if (sk.sk_state === TCP_CLOSE_WAIT) {
-    // more after FIN: ignored
+  } else if (sk.sk_state === TCP_SYN_SENT) {
+    tcp_rcv_synsent_state_process(k, sk, skb);
   } else {
-    tcp_data_queue(k, sk, skb);
+    const freed = skb.ack_seq !== undefined ? tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)") : 0;
+    if (sk.sk_state === TCP_CLOSE_WAIT) {
+      if (skb.rst) tcp_validate_incoming(k, sk, skb); // a RST after the FIN: EPIPE
+      // more data after FIN: ignored
+    } else {
+      tcp_data_queue(k, sk, skb);
+      tcp_data_snd_check(k, sk, freed);
+      if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, true);
+    }
   }
   k.tr?.exit();
 }

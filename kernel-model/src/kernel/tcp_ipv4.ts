@@ -17,9 +17,11 @@
 //   the ACK -> tcp_check_req -> tcp_v4_syn_recv_sock (child cloned from the listener, inherits
 //   sk_data_ready) -> accept queue -> tcp_child_process -> listener's sk_data_ready.
 //
-// Model vs kernel: no checksums, options, timestamps, SYN cookies or TIME_WAIT; the SYN-ACK is
-// not a real frame: the peer is told when it leaves.
+// Model vs kernel: no checksums, options, timestamps, SYN cookies or TIME_WAIT; the SYN-ACK to
+// a remote peer is not a real frame: the peer is told when it leaves. A local client (over lo)
+// gets a real SYN-ACK (tcp_v4_send_synack, tcp_output.ts).
 
+import { tcp_v4_send_synack } from "./tcp_output";
 import type { Kernel } from "./kernel";
 import { charge } from "./sched";
 import {
@@ -121,9 +123,11 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
     k.tr?.enter("tcp_conn_request", "tcp_conn_request(&tcp_request_sock_ops, &tcp_request_sock_ipv4_ops, sk, skb)");
     k.tr?.leaf("req = inet_reqsk_alloc(rsk_ops, sk, !want_cookie)", "半连接: request_sock (TCP_NEW_SYN_RECV)");
     k.tr?.leaf("inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)");
-    k.tr?.leaf("af_ops->send_synack(sk, dst, &fl, req, &foc, false)", "SYN-ACK 发出");
+    if (req.peer) {
+      k.tr?.leaf("af_ops->send_synack(sk, dst, &fl, req, &foc, false)", "SYN-ACK 发出");
+      req.peer.onSynAck(k.now);
+    } else if (skb.saddr === "127.0.0.1") tcp_v4_send_synack(k, req); // a local connect(): over lo
     k.tr?.exit();
-    req.peer?.onSynAck(k.now);
   }
   k.tr?.exit();
 }
@@ -184,6 +188,7 @@ function tcp_v4_syn_recv_sock(k: Kernel, listener: TcpSock, req: RequestSock): T
   child.inet_daddr = req.saddr;
   child.inet_dport = req.sport;
   child.rcv_nxt = child.copied_seq = req.rcv_isn + 1;
+  child.snd_una = child.snd_nxt = child.write_seq = 1; // our SYN-ACK (ISN 0) was ACKed
   k.socks_alive++;
   k.tr?.exit();
   return child;

@@ -22,6 +22,10 @@ import {
 import { inet_release, inet_recvmsg, inet_bind } from "./af_inet";
 import { __skb_recv_datagram, datagram_poll, skb_copy_datagram_msg, skb_free_datagram_locked } from "./datagram";
 import type { File, PollTable } from "./fs";
+import { udp_sendmsg } from "./udp_send";
+import { inet_dgram_connect, inet_sendmsg, inet_shutdown } from "./af_inet_send";
+import type { SendMsghdr } from "./socket_send";
+import type { SockaddrIn } from "./socket";
 
 /** udp_lib_close -> sk_common_release: unhash and free. */
 export function udp_lib_close(k: Kernel, sk: Sock, timeout: number): void {
@@ -134,6 +138,8 @@ export const udp_prot: Proto = {
   close: udp_lib_close,
   recvmsg: udp_recvmsg,
   backlog_rcv: __udp_queue_rcv_skb,
+  // called through a closure: udp_send.ts imports this file back
+  sendmsg: (k: Kernel, sk: Sock, msg: SendMsghdr, len: number) => udp_sendmsg(k, sk, msg, len),
 };
 
 export const inet_dgram_ops: ProtoOps = {
@@ -143,4 +149,7 @@ export const inet_dgram_ops: ProtoOps = {
   bind: inet_bind,
   poll: udp_poll,
   recvmsg: inet_recvmsg,
+  sendmsg: (k: Kernel, sock: Socket, msg: SendMsghdr, size: number) => inet_sendmsg(k, sock, msg, size),
+  shutdown: (k: Kernel, sock: Socket, how: number) => inet_shutdown(k, sock, how),
+  connect: (k: Kernel, sock: Socket, addr: SockaddrIn, flags: number) => inet_dgram_connect(k, sock, addr, flags),
 };

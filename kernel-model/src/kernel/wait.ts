@@ -160,8 +160,8 @@ export function __wake_up_common(k: Kernel, q: WaitQueueHead, mode: number, nr_e
 }
 
 /** __wake_up(q, mode, nr_exclusive, key). */
-export function __wake_up(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusive: number, key: number | null): void {
-  k.tr?.enter("__wake_up", `__wake_up(${q.name}, mode, nr_exclusive=${nr_exclusive}, key)`, undefined, "__wake_up(|wake_up("); // wake_up(x) is the macro
+export function __wake_up(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusive: number, key: number | null, via?: string): void {
+  k.tr?.enter("__wake_up", `__wake_up(${q.name}, mode, nr_exclusive=${nr_exclusive}, key)`, undefined, via);
   __wake_up_common(k, q, mode, nr_exclusive, 0, key);
   k.tr?.exit();
 }
@@ -193,7 +193,7 @@ export function wake_up_interruptible_poll(k: Kernel, q: WaitQueueHead, key: num
 
 /** wake_up_interruptible_all(q) = __wake_up(q, TASK_INTERRUPTIBLE, 0, NULL). */
 export function wake_up_interruptible_all(k: Kernel, q: WaitQueueHead): void {
-  __wake_up(k, q, TASK_INTERRUPTIBLE, 0, null);
+  __wake_up(k, q, TASK_INTERRUPTIBLE, 0, null, "wake_up_interruptible_all(");
 }
 
 /** wake_up_locked(q) = __wake_up_locked(q, TASK_NORMAL, 1). */

@@ -5,7 +5,8 @@
 // * new TcpPeer(k, {dport, saddr?, sport?, rtt?}): peer.connect(at) sends a SYN that reaches the
 //   NIC at `at`; when the model's SYN-ACK leaves, the peer's ACK arrives one RTT later, then any
 //   data sent meanwhile. peer.send(bytes, at, msgId) cuts bytes into MSS-sized segments that
-//   reach the NIC at `at` (or right after the handshake); peer.close(at) sends a FIN.
+//   reach the NIC at `at` (or right after the handshake); peer.close(at) (or shutdownWrite) sends
+//   a FIN: a half-close, the model's socket sees EOF; peer.reset(at) sends a RST.
 //   A segment dropped by the model (ring or receive buffer full) is retransmitted after an RTO.
 // * udpSend(k, {dport, bytes, at, ...}) sends one datagram (no retransmission: UDP).
 //
@@ -121,6 +122,24 @@ export class TcpPeer {
       else this.transmit(skb, t);
     }
     return this;
+  }
+
+  /** Reset the connection: a RST at the next sequence number, reaching the NIC at `at`
+   *  (the model's socket runs tcp_reset: ECONNRESET, or EPIPE after our FIN). */
+  reset(at: number): this {
+    const rst = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1);
+    rst.rst = true;
+    rst.ack = false;
+    rst.seq = rst.end_seq = this.snd_nxt;
+    const t = this.establishedAt === Infinity ? Infinity : Math.max(at, this.establishedAt);
+    if (t === Infinity) this.held.push({ skb: rst, at });
+    else this.k.engine.at(t, this.rx, rst); // a RST is never retransmitted
+    return this;
+  }
+
+  /** Half-close: shutdown(SHUT_WR) at the peer sends a FIN; it can still receive. Same as close(). */
+  shutdownWrite(at: number): this {
+    return this.close(at);
   }
 
   /** Close the connection: a FIN reaching the NIC at `at`. */

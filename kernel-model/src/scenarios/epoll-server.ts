@@ -24,6 +24,8 @@ export interface EpollLoopOptions {
   maxevents: number;
   msgSize: number;
   work: number;
+  /** Bytes asked for per read() (default 65536; the probe asks for one message). */
+  readSize?: number;
 }
 
 export function epollLoop(o: EpollLoopOptions) {
@@ -47,7 +49,7 @@ export function epollLoop(o: EpollLoopOptions) {
           continue;
         }
         for (;;) {
-          const r = yield* sys.read(fd, 65536);
+          const r = yield* sys.read(fd, o.readSize ?? 65536);
           if (r > 0) {
             yield* consume(sys, r, o.msgSize, o.work);
             continue;

@@ -26,6 +26,8 @@ import { percentiles, type Percentiles } from "../sim/stats";
 import { arrivals, type TrafficPattern } from "./traffic";
 import { epollLoop } from "./epoll-server";
 import { pollLoop } from "./poll-server";
+import { spawnLoopbackSender, type LoopbackSender } from "./loopback-sender";
+import { TCP_LO_MSS } from "../kernel/tcp_output";
 
 export type ServerModel = "blocking" | "epoll" | "poll";
 
@@ -34,16 +36,27 @@ export interface ServerOptions {
   proto?: "tcp" | "udp";
   conns: number;
   msgs: number;
-  /** Messages per second over all connections (default 10,000). */
+  /** Messages per second over all connections (default 10,000; with the loopback sender,
+   *  unset means back to back). */
   rate?: number;
+  /** Who sends: "remote" hosts behind eth0 at an open-loop rate (default), or "loopback": a
+   *  sender task on this machine sending over lo (loopback-sender.ts), as the probe does. */
+  sender?: "remote" | "loopback";
+  /** The loopback sender's CPU (default 0; the probe's --sender-cpu). */
+  senderCpu?: number;
   pattern?: TrafficPattern;
   /** Messages per burst for pattern "burst" (default 64). */
   burst?: number;
-  /** Which connection each message goes to: seeded random (default), or round robin as the
-   *  probe's sender does (`rr`: message i to connection i mod conns). */
+  /** Which connection each message goes to: seeded random (default for remote senders), or
+   *  round robin as the probe's sender does (`rr`: message i to connection i mod conns; the
+   *  default for the loopback sender). */
   order?: "random" | "rr";
   /** Payload bytes per message (default 64; above TCP_MSS a message is several segments). */
   msgSize?: number;
+  /** Bytes each read() asks for (default 65536: a TCP read takes all that is queued). The probe
+   *  asks for exactly one message (its --size), so a TCP message's latency includes the work on
+   *  the messages queued before it. */
+  readSize?: number;
   cpus?: number;
   seed?: number;
   costs?: Partial<Costs>;
@@ -93,6 +106,8 @@ export interface ServerRun {
   receivers: TaskStruct[];
   /** Syscalls per delivered message, by the receiving tasks. */
   syscallsPerMsg: number;
+  /** The loopback sender (its task, sent count, errors), or null for remote senders. */
+  sender: LoopbackSender | null;
 }
 
 /** The server's user-mode work for the n bytes a read returned (`work` ns per message). */
@@ -110,6 +125,9 @@ export function runServer(o: ServerOptions): ServerRun {
   const work = o.work ?? 1_000;
   if (!(o.conns >= 1 && Number.isInteger(o.conns))) throw new RangeError(`conns must be a positive integer, got ${o.conns}`);
   if (!(o.msgs >= 1 && Number.isInteger(o.msgs))) throw new RangeError(`msgs must be a positive integer, got ${o.msgs}`);
+  const sender = o.sender ?? "remote";
+  if (sender !== "remote" && sender !== "loopback") throw new RangeError(`sender must be remote or loopback, got ${String(sender)}`);
+  if (sender === "loopback" && proto === "tcp" && msgSize > TCP_LO_MSS) throw new RangeError(`msgSize must be at most ${TCP_LO_MSS} with the loopback TCP sender (one segment per send), got ${msgSize}`);
   if (o.burst !== undefined && !(Number.isInteger(o.burst) && o.burst >= 1)) throw new RangeError(`burst must be an integer >= 1, got ${o.burst}`);
   if (o.rate !== undefined && !(o.rate > 0 && Number.isFinite(o.rate))) throw new RangeError(`rate must be > 0 messages/s, got ${o.rate}`);
   const k = new Kernel({
@@ -125,7 +143,7 @@ export function runServer(o: ServerOptions): ServerRun {
   if (o.model === "blocking") {
     const reader = (fd: number) => function* (sys: Sys) {
       for (;;) {
-        const n = yield* sys.read(fd, 65536);
+        const n = yield* sys.read(fd, o.readSize ?? 65536);
         if (n <= 0) return;
         yield* consume(sys, n, msgSize, work);
       }
@@ -166,7 +184,7 @@ export function runServer(o: ServerOptions): ServerRun {
       raiseNofile(sys, o.conns);
       const { lfd, fds } = yield* nonblockingSockets(sys, proto, o.conns);
       const epfd = yield* sys.epoll_create1(0);
-      const loop = epollLoop({ epfd, lfd, fds, et: o.et ?? false, maxevents: o.maxevents ?? 64, msgSize, work });
+      const loop = epollLoop({ epfd, lfd, fds, et: o.et ?? false, maxevents: o.maxevents ?? 64, msgSize, work, readSize: o.readSize });
       yield* loop.setup(sys);
       for (let t = 0; t < threads; t++) receivers.push(k.spawn(`epoll${t}`, loop.run, { thread: sys.task, ...pin }));
       yield* sys.pause();
@@ -174,8 +192,13 @@ export function runServer(o: ServerOptions): ServerRun {
   }
 
   // ---- connection setup (not measured) ----
+  const conn = (i: number) => (o.order === "rr" || sender === "loopback" && o.order === undefined ? i % o.conns : connOf[i]);
+  const connOf: number[] = [];
+  const lsender = sender === "loopback"
+    ? spawnLoopbackSender(k, { proto, conns: o.conns, msgs: o.msgs, msgSize, port: (c) => (proto === "tcp" ? 80 : BASE_PORT + c), conn, cpu: o.senderCpu ?? 0 })
+    : null;
   const peers: TcpPeer[] = [];
-  if (proto === "tcp") {
+  if (proto === "tcp" && !lsender) {
     // one SYN every 20 µs: slower than the softirq handles them, so the RX ring never overflows
     for (let i = 0; i < o.conns; i++) peers.push(new TcpPeer(k, { dport: 80 }).connect(100_000 + i * 20_000));
   }
@@ -191,21 +214,28 @@ export function runServer(o: ServerOptions): ServerRun {
   s.runqLatency.length = 0;
   s.e2eLatency.length = 0;
   const delivered0 = s.delivered;
-  const drops0 = s.ringDrops + s.socketDrops;
+  const drops0 = s.ringDrops + s.backlogDrops + s.socketDrops;
   const cpu0 = k.cpuTime();
   const events0 = k.engine.events;
   const rng = k.rng.fork();
-  const times = arrivals({ pattern: o.pattern ?? "poisson", msgs: o.msgs, rate: o.rate ?? 10_000, burst: o.burst, start: t0 }, rng);
-  const segsPerMsg = proto === "tcp" ? Math.ceil(msgSize / TCP_MSS) : 1;
-  const conn = times.map((_, i) => (o.order === "rr" ? i % o.conns : rng.int(0, o.conns - 1)));
-  // The senders, fed one message at a time (an event per message keeps the queue small).
-  const feed = (i: number) => {
-    if (i + 1 < o.msgs) k.engine.at(times[i + 1], feed, i + 1);
-    const c = conn[i];
-    if (proto === "tcp") peers[c].send(msgSize, times[i], i);
-    else udpSend(k, { dport: BASE_PORT + c, bytes: msgSize, at: times[i], saddr: `10.1.${(c >> 8) & 255}.${c & 255}`, sport: 20_000 + (c % 40_000), msgId: i });
-  };
-  k.engine.at(times[0], feed, 0);
+  const paced = sender === "remote" || o.rate !== undefined;
+  const times = paced ? arrivals({ pattern: o.pattern ?? "poisson", msgs: o.msgs, rate: o.rate ?? 10_000, burst: o.burst, start: t0 }, rng) : null;
+  const segsPerMsg = proto === "tcp" && !lsender ? Math.ceil(msgSize / TCP_MSS) : 1; // lo: one segment per send
+  for (let i = 0; i < o.msgs; i++) connOf.push(o.order === "rr" ? i % o.conns : rng.int(0, o.conns - 1));
+  if (lsender) {
+    // the sender task waits in pause() until t0, then sends (paced by `times`, or back to back)
+    lsender.start(t0, times);
+  } else {
+    // The senders, fed one message at a time (an event per message keeps the queue small).
+    const at = times!;
+    const feed = (i: number) => {
+      if (i + 1 < o.msgs) k.engine.at(at[i + 1], feed, i + 1);
+      const c = connOf[i];
+      if (proto === "tcp") peers[c].send(msgSize, at[i], i);
+      else udpSend(k, { dport: BASE_PORT + c, bytes: msgSize, at: at[i], saddr: `10.1.${(c >> 8) & 255}.${c & 255}`, sport: 20_000 + (c % 40_000), msgId: i });
+    };
+    k.engine.at(at[0], feed, 0);
+  }
   // measure up to the last delivery: the idle tail after it would only add idle time
   let lastDelivery = t0;
   let cpu1 = cpu0;
@@ -233,7 +263,7 @@ export function runServer(o: ServerOptions): ServerRun {
   const delivered = Math.round((s.delivered - delivered0) / segsPerMsg);
   const summary: ServerSummary = {
     model: o.model, conns: o.conns, msgs: o.msgs, delivered,
-    dropped: s.ringDrops + s.socketDrops - drops0,
+    dropped: s.ringDrops + s.backlogDrops + s.socketDrops - drops0,
     nvcsw, nivcsw,
     vcswPerMsg: delivered ? round4(nvcsw / delivered) : 0,
     cswPerMsg: delivered ? round4((nvcsw + nivcsw) / delivered) : 0,
@@ -244,7 +274,7 @@ export function runServer(o: ServerOptions): ServerRun {
     events: k.engine.events - events0,
     wallMs: Math.round(performance.now() - wall0),
   };
-  return { summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0 };
+  return { summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0, sender: lsender };
 }
 
 /** The sockets an event-loop server watches: a non-blocking listener on port 80 (TCP), or one

@@ -1,0 +1,212 @@
+// tcp_output.ts: TCP segments leaving a socket: the SYN of connect(), data, ACKs, the SYN-ACK.
+// Linux 4.6.2: net/ipv4/tcp_output.c (tcp_connect, tcp_transmit_skb, tcp_write_xmit,
+// tcp_send_ack; not among the 70 files: read from the same pristine commit, the generator reads them: scripts/gen-lines.mjs PRISTINE_FILES),
+// net/ipv4/tcp_ipv4.c (tcp_v4_connect, tcp_v4_send_synack). Book: the send side over `lo`.
+//
+// Interface:
+// * tcp_v4_connect(k, sk, port) (process context, socket locked): route to lo, an ephemeral
+//   port (inet_hash_connect), TCP_SYN_SENT, hashed in ehash; tcp_connect sends the SYN.
+// * tcp_write_xmit(k, sk): send what sk_write_queue holds beyond snd_nxt while packets_out <
+//   snd_cwnd; tcp_transmit_skb -> ip_queue_xmit -> ip_local_out -> lo (ip_output.ts).
+// * tcp_send_ack(k, sk), tcp_v4_send_synack(k, req): segments sent from softirq or from TCP
+//   processing in a reader's context, with bottom halves off (atomicRun): what they queue on
+//   this CPU's backlog runs in the softirq already running, or at the caller's next
+//   bottom-half enable (release_sock, after tcp_prequeue_process: bhEnablePoint).
+//
+// Model vs kernel (documented simplifications):
+// * TCP_NODELAY semantics (the probe sets it): no Nagle, no autocorking, no TSQ; one skb per
+//   send() of at most one MSS (lo: 65483).
+// * Congestion control: a fixed snd_cwnd of 10 segments (TCP_INIT_CWND), never reduced: lo
+//   loses nothing, so no retransmission timers, RTO or fast retransmit are modelled.
+// * The receiver ACKs every data segment at once (quick-ACK mode); delayed ACKs (ATO, 40 ms
+//   minimum) and ACKs from tcp_cleanup_rbuf are not modelled. No window updates or options.
+// * Initial sequence numbers are 0 on both sides (data starts at 1).
+
+import type { Kernel } from "./kernel";
+import { charge, OP_BURN, OP_SCHED, type KGen } from "./sched";
+import { ip_local_out, type Flowi4 } from "./ip_output";
+import { skbAllocTruesize, skb_set_owner_w } from "./sock_wmem";
+import { TCP_CLOSE, TCP_SYN_SENT, type SkBuff, type Sock } from "./sock";
+import { IPPROTO_TCP } from "./socket";
+import { tcp_sk, type TcpSock } from "./tcp";
+import { ehashKey, type RequestSock } from "./inet_hashtables";
+import { IP_LOCAL_PORT_RANGE } from "./af_inet_send";
+import { EADDRNOTAVAIL } from "./errno";
+
+/** TCP_INIT_CWND (include/net/tcp.h). */
+export const TCP_INIT_CWND = 10;
+/** lo's MTU 65536 minus IP and TCP headers (no options): the MSS over lo. */
+export const TCP_LO_MSS = 65483;
+/** MAX_TCP_HEADER headroom of a TCP skb (4.6 on x86-64: 320 bytes, an estimate). */
+const MAX_TCP_HEADER = 320;
+
+/** Run a transmit path from code that cannot sleep (softirq, or TCP processing with bottom
+ *  halves off): its CPU time is charged, softirqs it raises stay pending (bh disabled). */
+export function atomicRun<R>(k: Kernel, g: KGen<R>): R {
+  const rq = k.cpu!;
+  rq.bh_disable_cnt++;
+  try {
+    for (;;) {
+      const r = g.next();
+      if (r.done) return r.value;
+      if (r.value.op === OP_BURN) charge(k, r.value.ns);
+      else if (r.value.op === OP_SCHED) throw new Error("atomicRun: a transmit path tried to sleep in atomic context");
+    }
+  } finally {
+    rq.bh_disable_cnt--;
+  }
+}
+
+/** A TCP segment of sk (or of a request sock) to the peer. */
+function tcpSkb(k: Kernel, sport: number, dport: number, len: number, seq: number, flags: { syn?: boolean; ack?: boolean; fin?: boolean; rst?: boolean }): SkBuff {
+  return {
+    len, truesize: skbAllocTruesize(len + MAX_TCP_HEADER), protocol: IPPROTO_TCP, saddr: "127.0.0.1", sport, dport, hash: 0,
+    seq, end_seq: seq + len + (flags.syn ? 1 : 0) + (flags.fin ? 1 : 0), syn: !!flags.syn, ack: flags.ack ?? true, fin: !!flags.fin,
+    rst: !!flags.rst, tstamp: 0, msgId: -1, used: 0,
+  };
+}
+
+/** sk_stream_alloc_skb for `len` bytes of data at write_seq (tcp_sendmsg). */
+export function tcpDataSkb(k: Kernel, tp: TcpSock, len: number): SkBuff {
+  return tcpSkb(k, tp.inet_num, tp.inet_dport, len, tp.write_seq, { ack: true });
+}
+
+/** Is this connection over lo (the only place the model's TCP transmits)? */
+export function tcpOverLo(sk: Sock): boolean {
+  return sk.inet_daddr === "127.0.0.1";
+}
+
+function flow(k: Kernel, sk: Sock): Flowi4 {
+  return { daddr: "127.0.0.1", saddr: "127.0.0.1", fl4_dport: sk.inet_dport, fl4_sport: sk.inet_num, dev: k.lo! };
+}
+
+/** tcp_wfree(skb): the clone left the host (loopback_xmit's skb_orphan): uncharge sk_wmem_alloc. */
+function tcp_wfree(k: Kernel, skb: SkBuff): void {
+  skb.sk!.sk_wmem_alloc -= skb.truesize;
+}
+
+/** ip_queue_xmit(sk, skb, fl): the connection's cached route (lo), the IP header, ip_local_out. */
+function* ip_queue_xmit(k: Kernel, sk: Sock, skb: SkBuff): KGen<number> {
+  k.tr?.enter("ip_queue_xmit", "icsk->icsk_af_ops->queue_xmit(sk, skb, &inet->cork.fl) = ip_queue_xmit(sk, skb, fl)", "rt = sk->sk_dst_cache (lo); iph->saddr/daddr");
+  const r = yield* ip_local_out(k, skb, flow(k, sk));
+  k.tr?.exit();
+  return r;
+}
+
+/** tcp_transmit_skb(sk, skb, clone_it, gfp): clone (clone_it), TCP header, charge
+ *  sk_wmem_alloc (skb->destructor = tcp_wfree), ip_queue_xmit. A data clone goes down while the
+ *  original stays on sk_write_queue until it is ACKed; a bare ACK (clone_it 0) goes itself,
+ *  uncharged (model: its sock_wfree charge of a pure ACK is not modelled). */
+function* tcp_transmit_skb(k: Kernel, sk: Sock, skb: SkBuff, cloneIt = true): KGen<number> {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_transmit_skb", `tcp_transmit_skb(sk, ${cloneIt ? "skb, 1, gfp" : "buff, 0, (__force gfp_t)0"})`, `seq ${skb.seq}${skb.syn ? " SYN" : ""}${skb.fin ? " FIN" : ""}${skb.len ? ` len ${skb.len}` : ""} ack ${tp.rcv_nxt}`);
+  const clone: SkBuff = cloneIt ? { ...skb, ack_seq: tp.rcv_nxt, ack: !skb.syn || sk.sk_state !== TCP_SYN_SENT } : skb;
+  if (cloneIt) {
+    skb_set_owner_w(k, clone, sk, "atomic_add(skb->truesize, &sk->sk_wmem_alloc);");
+    clone.destructor = tcp_wfree; // TSQ's destructor: no sk_write_space (tcp_ack's job for TCP)
+  }
+  const r = yield* ip_queue_xmit(k, sk, clone);
+  k.tr?.exit();
+  return r;
+}
+
+/** tcp_write_xmit(sk, mss_now, nonagle, push_one, gfp): send queued segments the cwnd allows. */
+export function* tcp_write_xmit(k: Kernel, sk: Sock): KGen<number> {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_write_xmit", "tcp_write_xmit(sk, mss_now, TCP_NAGLE_OFF, 0, sk->sk_allocation)");
+  let sent = 0;
+  try {
+    for (const skb of tp.sk_write_queue) {
+      if (skb.seq < tp.snd_nxt) continue; // sent already (tcp_send_head is past it)
+      if (tp.packets_out >= tp.snd_cwnd) {
+        k.tr?.leaf(`tcp_cwnd_test(): packets_out ${tp.packets_out} >= snd_cwnd ${tp.snd_cwnd}`, "wait for an ACK");
+        break;
+      }
+      yield* tcp_transmit_skb(k, sk, skb);
+      tp.snd_nxt = skb.end_seq; // tcp_event_new_data_sent
+      tp.packets_out++;
+      sent++;
+    }
+    return sent;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** tcp_send_ack(sk): a bare ACK for rcv_nxt (not queued, not retransmitted). */
+export function tcp_send_ack(k: Kernel, sk: Sock): void {
+  if (sk.sk_state === TCP_CLOSE) return; // If we have been reset, we may not send again.
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_send_ack", "tcp_send_ack(sk)", `ack ${tp.rcv_nxt}`);
+  const buff = tcpSkb(k, sk.inet_num, sk.inet_dport, 0, tp.snd_nxt, { ack: true });
+  buff.ack_seq = tp.rcv_nxt;
+  atomicRun(k, tcp_transmit_skb(k, sk, buff, false));
+  k.tr?.exit();
+}
+
+/** tcp_send_fin(sk): a FIN after the queued data (it takes one sequence number). */
+export function tcp_send_fin(k: Kernel, sk: Sock): void {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_send_fin", "tcp_send_fin(sk)", `seq ${tp.write_seq}`);
+  const fin = tcpSkb(k, sk.inet_num, sk.inet_dport, 0, tp.write_seq, { fin: true, ack: true });
+  tp.write_seq++;
+  tp.sk_write_queue.push(fin); // tcp_queue_skb
+  tp.sk_wmem_queued += fin.truesize;
+  atomicRun(k, tcp_write_xmit(k, sk)); // __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_OFF)
+  k.tr?.exit();
+}
+
+/** tcp_v4_send_synack(sk, dst, fl, req, ...): the SYN-ACK of a local connection, over lo. */
+export function tcp_v4_send_synack(k: Kernel, req: RequestSock): void {
+  k.tr?.enter("tcp_v4_send_synack", "af_ops->send_synack(sk, dst, &fl, req, &foc, false) = tcp_v4_send_synack(sk, dst, fl, req, foc, attach_req)", "tcp_make_synack");
+  const skb = tcpSkb(k, req.dport, req.sport, 0, 0, { syn: true, ack: true });
+  skb.ack_seq = req.rcv_isn + 1;
+  const fl4: Flowi4 = { daddr: req.saddr, saddr: "127.0.0.1", fl4_dport: req.sport, fl4_sport: req.dport, dev: k.lo! };
+  k.tr?.enter("ip_build_and_send_pkt", "ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr, ireq->ir_rmt_addr, ireq->opt)", "the IP header");
+  atomicRun(k, ip_local_out(k, skb, fl4));
+  k.tr?.exit();
+  k.tr?.exit();
+}
+
+/** tcp_v4_connect(sk, uaddr, addr_len): route, port, SYN_SENT, hash, tcp_connect. */
+export function* tcp_v4_connect(k: Kernel, sk: Sock, port: number): KGen<number> {
+  const tp = tcp_sk(sk);
+  k.tr?.enter("tcp_v4_connect", `sk->sk_prot->connect(sk, uaddr, addr_len) = tcp_v4_connect(sk, {127.0.0.1:${port}})`);
+  try {
+    k.tr?.leaf("rt = ip_route_connect(fl4, nexthop, inet->inet_saddr, ...)", "127.0.0.1: dst->dev = lo", "ip_route_connect");
+    sk.inet_daddr = "127.0.0.1";
+    sk.inet_dport = port;
+    sk.sk_state = TCP_SYN_SENT; // tcp_set_state(sk, TCP_SYN_SENT)
+    // inet_hash_connect: the first free ephemeral port, then __inet_hash_connect hashes us
+    let lport = 0;
+    for (let p = IP_LOCAL_PORT_RANGE[0]; p <= IP_LOCAL_PORT_RANGE[1] && !lport; p++) {
+      if (!k.tcpPorts.has(p) && !k.hash.ehash.has(ehashKey("127.0.0.1", port, p))) lport = p;
+    }
+    if (!lport) {
+      sk.sk_state = TCP_CLOSE;
+      return -EADDRNOTAVAIL;
+    }
+    sk.inet_num = lport;
+    k.tcpPorts.add(lport);
+    k.hash.ehash.set(ehashKey("127.0.0.1", port, lport), sk);
+    k.tr?.leaf(`inet_hash_connect(&tcp_death_row, sk): inet_num = ${lport}`, "TCP_SYN_SENT, hashed in ehash", "inet_hash_connect");
+    return yield* tcp_connect(k, tp);
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** tcp_connect(sk): queue the SYN (it counts as sent data until ACKed) and transmit it. */
+function* tcp_connect(k: Kernel, tp: TcpSock): KGen<number> {
+  k.tr?.enter("tcp_connect", "tcp_connect(sk)", "tcp_connect_init; tcp_init_nondata_skb(buff, tp->write_seq++, TCPHDR_SYN)");
+  const buff = tcpSkb(k, tp.inet_num, tp.inet_dport, 0, 0, { syn: true, ack: false });
+  tp.write_seq = 1;
+  tp.snd_una = 0;
+  tp.sk_write_queue.push(buff); // tcp_connect_queue_skb
+  tp.sk_wmem_queued += buff.truesize;
+  yield* tcp_transmit_skb(k, tp, buff);
+  tp.snd_nxt = tp.write_seq;
+  tp.packets_out++;
+  k.tr?.exit();
+  return 0;
+}
