@@ -93,6 +93,12 @@ const BURN_OPS: Record<CpuMode, Op> = {
 
 export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
   if (ns > 0) {
+    const paid = runRq !== null ? payInPlace(ns, mode) : PAID_NO;
+    if (paid === PAID_YES) return;
+    if (paid === PAID_PREEMPT) {
+      yield PREEMPT_OP;
+      return;
+    }
     const op = BURN_OPS[mode];
     op.ns = ns;
     yield op;
@@ -102,13 +108,50 @@ export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
 /** Pay, now and in the current context's mode, the CPU time that plain functions charged
  *  (charge()): e.g. before __do_softirq hands the frame back to hard-IRQ accounting. */
 export function* payCharges(k: Kernel): KGen<void> {
-  if (k.cpu && k.cpu.debt > 0) yield PREEMPT_OP;
+  if (k.cpu && k.cpu.debt > 0 && (runRq !== k.cpu || payInPlace(0, "sys") !== PAID_YES)) yield PREEMPT_OP;
 }
 
 /** A preemption point: the syscall-exit path (exit_to_usermode_loop checks need_resched).
  *  Yields only when a reschedule is pending, or when time is owed (paid before user code). */
 export function* preemptPoint(k: Kernel): KGen<void> {
-  if (k.cpu && (k.cpu.need_resched || k.cpu.debt > 0)) yield PREEMPT_OP;
+  const rq = k.cpu;
+  if (rq && (rq.need_resched || (rq.debt > 0 && (runRq !== rq || payInPlace(0, "sys") !== PAID_YES)))) yield PREEMPT_OP;
+}
+
+// ---- paying CPU time in place (model) ----
+// cpuRun resumes one context at a time and records which (runK, runRq, runFrame) while the code
+// runs. A burn asked for there, that nothing can interrupt, is paid on the spot: the same
+// accounting cpuRun would do on receiving the Op (the debt of charge() first, in the context's
+// mode, then the burn, each through fastBurn), so the code goes on without yielding up through
+// every generator frame. Whenever cpuRun would do anything else (start a burn event, preempt),
+// payInPlace leaves the state as it found it, or as cpuRun leaves it after the same steps, and
+// the code yields as before.
+
+let runK: Kernel | null = null;
+let runRq: Rq | null = null;
+let runFrame: IrqFrame | null = null;
+const PAID_NO = 0; // nothing could be paid in place without changing the outcome: yield the burn
+const PAID_YES = 1; // paid: go on
+const PAID_PREEMPT = 2; // paid, but cpuRun must look at need_resched before the code goes on
+
+function payInPlace(ns: number, mode: CpuMode): number {
+  const k = runK!, rq = runRq!, frame = runFrame;
+  const r: Runnable = frame ?? rq.curr;
+  if (k.cpu !== rq || r.left > 0 || r.ctxLeft > 0 || r.pending !== null) return PAID_NO;
+  if (rq.debt > 0) {
+    // cpuRun: the debt becomes r.left in the context's mode and is paid before the Op
+    if (!fastBurn(k, rq, r, rq.debt, frame ? frame.mode : "sys")) return PAID_NO;
+    rq.debt = 0;
+  }
+  if (ns > 0) {
+    // cpuRun: returning to user code with need_resched set preempts before the burn
+    if (!frame && rq.need_resched && mode === "user" && r !== rq.idle) return PAID_NO;
+    if (!fastBurn(k, rq, r, ns, mode)) return PAID_NO;
+  }
+  // cpuRun, before it resumes the code: a reschedule pending for preemptible code
+  if (!frame && rq.need_resched && (r === rq.idle || !(r as TaskStruct).inKernel)) return PAID_PREEMPT;
+  k.tr?.setContext(r.label);
+  return PAID_YES;
 }
 
 /** struct sched_entity (include/linux/sched.h): the CFS part of a task. */
@@ -608,7 +651,18 @@ export function cpuRun(k: Kernel, rq: Rq): void {
       k.cpu = rq;
       k.current = rq.curr;
       k.tr?.setContext(r.label);
-      const res = r.gen.next(r.resume);
+      const savedK = runK, savedRq = runRq, savedFrame = runFrame;
+      runK = k;
+      runRq = rq;
+      runFrame = frame;
+      let res: IteratorResult<Op, unknown>;
+      try {
+        res = r.gen.next(r.resume);
+      } finally {
+        runK = savedK;
+        runRq = savedRq;
+        runFrame = savedFrame;
+      }
       r.resume = undefined;
       k.cpu = null;
       if (rq.debt > 0) {
