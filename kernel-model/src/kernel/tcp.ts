@@ -72,7 +72,7 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
     k.hash.listening.delete(sk.inet_num);
     for (const child of tp.icsk_accept_queue.splice(0)) tcp_close(k, child, 0); // inet_csk_listen_stop
   } else if (sk.inet_daddr) {
-    k.hash.ehash.delete(ehashKey(sk.inet_daddr, sk.inet_dport, sk.inet_num));
+    k.hash.ehash.delete(ehashKey(k.hash, sk.inet_daddr, sk.inet_dport, sk.inet_num));
   }
   sk.sk_state = TCP_CLOSE;
   sk_free(k, sk);

@@ -37,7 +37,7 @@ function isRequestSock(x: Sock | RequestSock): x is RequestSock {
 export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
   k.tr?.enter("tcp_v4_rcv", "tcp_v4_rcv(skb)");
   try {
-    const key = ehashKey(skb.saddr, skb.sport, skb.dport);
+    const key = ehashKey(k.hash, skb.saddr, skb.sport, skb.dport);
     const found = k.hash.ehash.get(key) ?? k.hash.listening.get(skb.dport); // __inet_lookup_skb
     if (!found) {
       k.tr?.leaf("no socket: tcp_v4_send_reset(NULL, skb)", "RST", "tcp_v4_send_reset");
@@ -108,7 +108,7 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
     k.stats.listenOverflows++;
   } else {
     const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.synPeer ?? null };
-    k.hash.ehash.set(ehashKey(skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
+    k.hash.ehash.set(ehashKey(k.hash, skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
     k.tr?.leaf("inet_reqsk_alloc(); inet_csk_reqsk_queue_hash_add(); af_ops->send_synack()", "半连接: request_sock (TCP_NEW_SYN_RECV), SYN-ACK 发出");
     req.peer?.onSynAck(k.now);
   }
@@ -116,7 +116,7 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
 }
 
 /** tcp_check_req -> tcp_v4_syn_recv_sock -> child; tcp_child_process wakes the listener. */
-function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: string): void {
+function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: number): void {
   k.tr?.enter("tcp_check_req", "tcp_check_req(sk, skb, req, false)", "third packet of the handshake");
   const listener = req.rsk_listener as TcpSock;
   k.hash.ehash.delete(key);
