@@ -17,6 +17,7 @@
 import type { Kernel } from "./kernel";
 import type { KGen } from "./sched";
 import { EBADF, EINVAL, EMFILE } from "./errno";
+import { smallList } from "./list";
 
 // include/uapi/asm-generic/fcntl.h
 export const O_RDONLY = 0o0;
@@ -109,7 +110,7 @@ export const tty_fops: FileOperations = { name: "tty_fops", read_iter: null, pol
 export function alloc_file(k: Kernel, name: string, mode: number, fop: FileOperations, private_data: unknown): File {
   k.tr?.leaf(`file = alloc_file(&path, FMODE_READ | FMODE_WRITE, &${fop.name})`, undefined, "alloc_file");
   if (mode & FMODE_READ && fop.read_iter) mode |= FMODE_CAN_READ;
-  return { id: k.nextFileId++, f_op: fop, private_data, f_flags: 0, f_mode: mode, f_count: 1, f_ep_links: [], name };
+  return { id: k.nextFileId++, f_op: fop, private_data, f_flags: 0, f_mode: mode, f_count: 1, f_ep_links: smallList(), name };
 }
 
 /** __alloc_fd via get_unused_fd_flags: lowest free fd >= next_fd, below RLIMIT_NOFILE. */

@@ -91,19 +91,36 @@ const BURN_OPS: Record<CpuMode, Op> = {
   softirq: { op: OP_BURN, ns: 0, mode: "softirq" }, irq: { op: OP_BURN, ns: 0, mode: "irq" },
 };
 
-export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
-  if (ns > 0) {
-    const paid = runRq !== null ? payInPlace(ns, mode) : PAID_NO;
-    if (paid === PAID_YES) return;
-    if (paid === PAID_PREEMPT) {
-      yield PREEMPT_OP;
-      return;
-    }
-    const op = BURN_OPS[mode];
-    op.ns = ns;
-    yield op;
-  }
+export function burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
+  if (!(ns > 0)) return PAID;
+  const paid = runRq !== null ? payInPlace(ns, mode) : PAID_NO;
+  if (paid === PAID_YES) return PAID; // no generator: `yield* burn()` returns at once
+  return burnOp(ns, mode, paid === PAID_PREEMPT);
 }
+
+function* burnOp(ns: number, mode: CpuMode, paid: boolean): KGen<void> {
+  if (paid) {
+    yield PREEMPT_OP;
+    return;
+  }
+  const op = BURN_OPS[mode];
+  op.ns = ns;
+  yield op;
+}
+
+/** A code path that is already done: what burn() returns when the time is paid (stateless, so
+ *  one object serves every caller). */
+const PAID_RESULT: IteratorReturnResult<void> = { done: true, value: undefined };
+const PAID = {
+  next: () => PAID_RESULT,
+  return: () => PAID_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+} as unknown as KGen<void>;
 
 /** Pay, now and in the current context's mode, the CPU time that plain functions charged
  *  (charge()): e.g. before __do_softirq hands the frame back to hard-IRQ accounting. */
