@@ -89,46 +89,80 @@ function deliver(k: Kernel, p: TaskStruct, iter: IovIter): void {
 }
 
 export function makeSys(k: Kernel, p: TaskStruct): Sys {
-  return {
-    task: p,
-    socket(family, type, protocol) {
-      const t = `${TYPE[type & SOCK_TYPE_MASK] ?? type}${type & ~SOCK_TYPE_MASK ? ` | 0x${(type & ~SOCK_TYPE_MASK).toString(16)}` : ""}`;
-      return syscall(k, p, `socket(${FAMILY[family] ?? family}, ${t}, ${protocol})`, function* () {
-        yield* burn(k.costs.socketCreate, "sys");
-        return SYSC_socket(k, family, type, protocol);
-      });
-    },
-    close: (fd) => syscall(k, p, `close(${fd})`, () => SYSC_close(k, fd)),
-    dup: (fd) => syscall(k, p, `dup(${fd})`, () => SYSC_dup(k, fd)),
-    read(fd, count) {
-      const iter: IovIter = { count, consumed: [] };
-      return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter), iter);
-    },
-    recv(fd, len, flags = 0) {
-      const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter, "SYSC_recv"), iter);
-    },
-    recvfrom(fd, len, flags = 0) {
-      const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, NULL, NULL)`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
-    },
-    bind: (fd, port) => syscall(k, p, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); }),
-    listen: (fd, backlog) => syscall(k, p, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); }),
-    accept: (fd) => syscall(k, p, `accept(${fd}, NULL, NULL)`, () => SYSC_accept4(k, fd, 0)),
-    accept4: (fd, flags) => syscall(k, p, `accept4(${fd}, NULL, NULL, ${flags})`, () => SYSC_accept4(k, fd, flags)),
-    setsockopt: (fd, level, optname, value) =>
-      syscall(k, p, `setsockopt(${fd}, ${level}, ${optname}, ${value})`, function* () { return SYSC_setsockopt(k, fd, level, optname, value); }),
-    fcntl: (fd, cmd, arg) => syscall(k, p, `fcntl(${fd}, ${cmd}, 0x${arg.toString(16)})`, function* () { return SYSC_fcntl(k, fd, cmd, arg); }),
-    pause: () => syscall(k, p, "pause()", () => SYSC_pause(k)),
-    epoll_create: (size) => syscall(k, p, `epoll_create(${size})`, function* () { return SYSC_epoll_create(k, size); }),
-    epoll_create1: (flags) => syscall(k, p, `epoll_create1(${flags ? `0x${flags.toString(16)}` : 0})`, function* () { return SYSC_epoll_create1(k, flags); }),
-    epoll_ctl: (epfd, op, fd, event) =>
-      syscall(k, p, `epoll_ctl(${epfd}, ${epollCtlOpName(op)}, ${fd}, ${event ? `{${epollEventNames(event.events)}, data = ${event.data}}` : "NULL"})`,
-        () => SYSC_epoll_ctl(k, epfd, op, fd, event)),
-    epoll_wait: (epfd, events, maxevents, timeout) =>
-      syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
-    *compute(ns) {
-      yield* burn(ns, "user");
-    },
-  };
+  return new SysCalls(k, p);
+}
+
+/** A task's Sys: its methods live on the prototype, so a task costs two fields, not a closure
+ *  per call. The text of a hot call (read, recv, epoll_wait) is built only when tracing. */
+class SysCalls implements Sys {
+  constructor(private readonly k: Kernel, readonly task: TaskStruct) {}
+  socket(family: number, type: number, protocol: number): KGen<number> {
+    const k = this.k;
+    const t = `${TYPE[type & SOCK_TYPE_MASK] ?? type}${type & ~SOCK_TYPE_MASK ? ` | 0x${(type & ~SOCK_TYPE_MASK).toString(16)}` : ""}`;
+    return syscall(k, this.task, `socket(${FAMILY[family] ?? family}, ${t}, ${protocol})`, function* () {
+      yield* burn(k.costs.socketCreate, "sys");
+      return SYSC_socket(k, family, type, protocol);
+    });
+  }
+  close(fd: number): KGen<number> {
+    return syscall(this.k, this.task, `close(${fd})`, () => SYSC_close(this.k, fd));
+  }
+  dup(fd: number): KGen<number> {
+    return syscall(this.k, this.task, `dup(${fd})`, () => SYSC_dup(this.k, fd));
+  }
+  read(fd: number, count: number): KGen<number> {
+    const iter: IovIter = { count, consumed: [] };
+    return syscall(this.k, this.task, this.k.tr ? `read(${fd}, buf, ${count})` : "", () => SYSC_read(this.k, fd, count, iter), iter);
+  }
+  recv(fd: number, len: number, flags = 0): KGen<number> {
+    const iter: IovIter = { count: len, consumed: [] };
+    return syscall(this.k, this.task, this.k.tr ? `recv(${fd}, buf, ${len}, ${flags})` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter, "SYSC_recv"), iter);
+  }
+  recvfrom(fd: number, len: number, flags = 0): KGen<number> {
+    const iter: IovIter = { count: len, consumed: [] };
+    return syscall(this.k, this.task, this.k.tr ? `recvfrom(${fd}, buf, ${len}, ${flags}, NULL, NULL)` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter), iter);
+  }
+  bind(fd: number, port: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); });
+  }
+  listen(fd: number, backlog: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); });
+  }
+  accept(fd: number): KGen<number> {
+    return syscall(this.k, this.task, `accept(${fd}, NULL, NULL)`, () => SYSC_accept4(this.k, fd, 0));
+  }
+  accept4(fd: number, flags: number): KGen<number> {
+    return syscall(this.k, this.task, `accept4(${fd}, NULL, NULL, ${flags})`, () => SYSC_accept4(this.k, fd, flags));
+  }
+  setsockopt(fd: number, level: number, optname: number, value: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `setsockopt(${fd}, ${level}, ${optname}, ${value})`, function* () { return SYSC_setsockopt(k, fd, level, optname, value); });
+  }
+  fcntl(fd: number, cmd: number, arg: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `fcntl(${fd}, ${cmd}, 0x${arg.toString(16)})`, function* () { return SYSC_fcntl(k, fd, cmd, arg); });
+  }
+  pause(): KGen<number> {
+    return syscall(this.k, this.task, "pause()", () => SYSC_pause(this.k));
+  }
+  epoll_create(size: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `epoll_create(${size})`, function* () { return SYSC_epoll_create(k, size); });
+  }
+  epoll_create1(flags: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `epoll_create1(${flags ? `0x${flags.toString(16)}` : 0})`, function* () { return SYSC_epoll_create1(k, flags); });
+  }
+  epoll_ctl(epfd: number, op: number, fd: number, event: EpollEvent | null): KGen<number> {
+    return syscall(this.k, this.task, `epoll_ctl(${epfd}, ${epollCtlOpName(op)}, ${fd}, ${event ? `{${epollEventNames(event.events)}, data = ${event.data}}` : "NULL"})`,
+      () => SYSC_epoll_ctl(this.k, epfd, op, fd, event));
+  }
+  epoll_wait(epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number> {
+    return syscall(this.k, this.task, this.k.tr ? `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})` : "", () => SYSC_epoll_wait(this.k, epfd, events, maxevents, timeout));
+  }
+  compute(ns: number): KGen<void> {
+    return burn(ns, "user");
+  }
 }
