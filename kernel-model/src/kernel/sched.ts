@@ -144,6 +144,12 @@ export function* preemptPoint(k: Kernel): KGen<void> {
 // payInPlace leaves the state as it found it, or as cpuRun leaves it after the same steps, and
 // the code yields as before.
 
+/** Model: pay in place (default), or always yield the Op to cpuRun: the reference behaviour a
+ *  test compares the in-place path against (the two must give identical runs). */
+export function setPayInPlace(on: boolean): void {
+  payInPlaceOn = on;
+}
+let payInPlaceOn = true;
 let runK: Kernel | null = null;
 let runRq: Rq | null = null;
 let runFrame: IrqFrame | null = null;
@@ -154,7 +160,7 @@ const PAID_PREEMPT = 2; // paid, but cpuRun must look at need_resched before the
 function payInPlace(ns: number, mode: CpuMode): number {
   const k = runK!, rq = runRq!, frame = runFrame;
   const r: Runnable = frame ?? rq.curr;
-  if (k.cpu !== rq || r.left > 0 || r.ctxLeft > 0 || r.pending !== null) return PAID_NO;
+  if (!payInPlaceOn || k.cpu !== rq || r.left > 0 || r.ctxLeft > 0 || r.pending !== null) return PAID_NO;
   if (rq.debt > 0) {
     // cpuRun: the debt becomes r.left in the context's mode and is paid before the Op
     if (!fastBurn(k, rq, r, rq.debt, frame ? frame.mode : "sys")) return PAID_NO;
