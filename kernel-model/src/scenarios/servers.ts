@@ -60,7 +60,8 @@ export interface ServerOptions {
   receiverCpu?: number;
   trace?: boolean;
   timeline?: boolean;
-  /** Called about every 100,000 events with (messages delivered, msgs). */
+  /** Called with (0, msgs) when the traffic phase starts, then about every 100,000 events
+   *  with (messages delivered, msgs). */
   onProgress?: (delivered: number, msgs: number) => void;
 }
 
@@ -213,6 +214,7 @@ export function runServer(o: ServerOptions): ServerRun {
     lastDelivery = k.now;
     cpu1 = k.cpuTime();
   };
+  o.onProgress?.(0, o.msgs);
   for (;;) {
     const n = k.engine.runEvents(100_000);
     o.onProgress?.(Math.round((s.delivered - delivered0) / segsPerMsg), o.msgs);
