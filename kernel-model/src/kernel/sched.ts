@@ -177,6 +177,38 @@ function payInPlace(ns: number, mode: CpuMode): number {
   return PAID_YES;
 }
 
+// ---- tail calls (model) ----
+// A kernel function whose last act is to call the next one (vfs_read -> __vfs_read ->
+// new_sync_read -> sock_read_iter -> ...) is a plain function that returns its callee's
+// generator: `return tailCall(k, __vfs_read(...))`. The caller's `yield*` then drives the callee
+// directly, so a read() that does not sleep resumes no wrapper frames, and one asleep keeps no
+// wrapper generators alive. Its trace node (entered before the call) is closed when the callee
+// finishes, as `finally { k.tr?.exit() }` did: with tracing on, a small generator does that.
+
+/** Return the callee's generator; with tracing on, exit `exits` trace nodes when it finishes. */
+export function tailCall<R>(k: Kernel, callee: KGen<R>, exits = 1): KGen<R> {
+  return k.tr ? exitAfter(k, callee, exits) : callee;
+}
+
+function* exitAfter<R>(k: Kernel, callee: KGen<R>, exits: number): KGen<R> {
+  try {
+    return yield* callee;
+  } finally {
+    for (let i = 0; i < exits; i++) k.tr?.exit();
+  }
+}
+
+/** Return `value` at once from a tail-calling function (an early error return), exiting its trace nodes. */
+export function returnNow<R>(k: Kernel, value: R, exits = 1): KGen<R> {
+  for (let i = 0; i < exits; i++) k.tr?.exit();
+  return valueGen(value);
+}
+
+// eslint-disable-next-line require-yield
+function* valueGen<R>(value: R): KGen<R> {
+  return value;
+}
+
 /** struct sched_entity (include/linux/sched.h): the CFS part of a task. */
 export interface SchedEntity {
   vruntime: number;
