@@ -119,13 +119,16 @@ export function runServer(o: ServerOptions): ServerRun {
 
   // ---- the server ----
   if (o.model === "blocking") {
-    const reader = (fd: number) => function* (sys: Sys) {
+    // one generator function for every reader (a closure per connection would give each
+    // reader generator its own prototype and hidden class)
+    function* readLoop(sys: Sys, fd: number): KGen<void> {
       for (;;) {
         const n = yield* sys.read(fd, 65536);
         if (n <= 0) return;
         yield* consume(sys, n, msgSize, work);
       }
-    };
+    }
+    const reader = (fd: number) => (sys: Sys) => readLoop(sys, fd);
     if (proto === "tcp") {
       k.spawn("acceptor", function* (sys) {
         raiseNofile(sys, o.conns);
