@@ -16,7 +16,10 @@
 //   --no-build         skip `npm run build` (kernel-model must already be built)
 //   --jobs N           chapters run at once (default: 2, or 1 on a one-CPU machine)
 //   --cell-timeout S   seconds a cell may take before the build fails (default 120)
-//   --slow S           cells slower than this are reported (default 1)
+//   --no-answers       leave out the exercises' answers (a book for a course); the answer
+//                      cells are not run. Notebooks keep their (collapsed) answers.
+//   --lint             print author warnings: slow cells (see --slow) and long cells
+//   --slow S           with --lint, cells slower than this are reported (default 1)
 // Exit codes: 0 ok, 1 a step failed (a cell, the build), 2 bad argument.
 
 import { spawnSync } from "node:child_process";
@@ -26,8 +29,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { listChapters, parseChapter } from "./lib/chapters.mjs";
-import { ASSETS, createBookMarkdown, expectsFigure, headingsOf, renderIndex, renderSection } from "./lib/render.mjs";
+import {
+  ASSETS, createBookMarkdown, expectsFigure, headingsOf, renderIndex, renderSection, searchEntries, searchIndexScript, stripAnswers,
+} from "./lib/render.mjs";
 import { CellError, runChapter, Stopped } from "./jupyter/run.mjs";
+import { buildLive } from "./live/build.mjs";
 import { syncNotebooks } from "./notebooks.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -36,6 +42,9 @@ const INTRO = `<p>Chapter 3 of 《深入理解Linux网络》, run: every code ce
 simulated Linux 4.6.2 kernel (<code>kernel-model</code>) when the book was built, and its output is
 shown under it. The same sections are Jupyter notebooks in <code>notebooks/</code>
 (<code>npm run jupyter</code>).</p>`;
+
+const NO_ANSWERS = `<p class="no-answers">This copy of the book leaves out the answers to the exercises
+(built with <code>npm run book -- --no-answers</code>).</p>`;
 
 const MAX_CELL_LINES = 15; // shared/style.md: cells stay short enough to read at a glance
 const rel = (f) => path.relative(process.cwd(), f) || ".";
@@ -53,7 +62,7 @@ export function parseArgs(argv) {
   const o = {
     out: path.join(ROOT, "book"), chapters: path.join(ROOT, "chapters"), notebooks: path.join(ROOT, "notebooks"),
     syncNotebooks: true, cwd: null, build: true, jobs: Math.min(2, os.availableParallelism?.() ?? os.cpus().length),
-    cellTimeoutMs: 120_000, slowMs: 1000, help: false,
+    cellTimeoutMs: 120_000, slowMs: 1000, help: false, answers: true, lint: false,
   };
   const val = (i, name) => {
     if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgError(`${name} needs a value`);
@@ -75,6 +84,8 @@ export function parseArgs(argv) {
     else if (a === "--jobs") o.jobs = Math.floor(num(i++, a));
     else if (a === "--cell-timeout") o.cellTimeoutMs = num(i++, a) * 1000;
     else if (a === "--slow") o.slowMs = num(i++, a) * 1000;
+    else if (a === "--no-answers") o.answers = false;
+    else if (a === "--lint") o.lint = true;
     else if (a === "--help" || a === "-h") o.help = true;
     else throw new ArgError(`unknown argument ${a}`);
   }
@@ -83,6 +94,7 @@ export function parseArgs(argv) {
 }
 
 class ArgError extends Error {}
+
 
 /** Progress on stderr: a bar on a terminal, one line per finished section otherwise. */
 function makeProgress(totalCells, nChapters) {
@@ -149,12 +161,22 @@ function writeBook(o, chapters, results) {
   try {
     mkdirSync(path.join(tmp, "assets"), { recursive: true });
     for (const a of ASSETS) copyFileSync(a.from, path.join(tmp, a.to));
+    const live = buildLive({ outDir: path.join(tmp, "assets") }); // the live book: cells rerun in the page
+    process.stderr.write(`book: assets/live.js ${(live.bytes / 1e6).toFixed(2)} MB (kernel-model for the page, ${sec(live.ms)})\n`);
     const entries = chapters.map((ch) => ({ href: `${ch.name}.html`, title: ch.parsed.title, headings: headingsOf(ch.parsed) }));
-    writeFileSync(path.join(tmp, "index.html"), renderIndex({ bookTitle: BOOK_TITLE, intro: INTRO, entries }));
+    // "§3.4.2" -> the page of the section whose file name starts with 3.4.2
+    const sections = new Map(chapters.map((ch, i) => [/^\d+(?:\.\d+)*/.exec(ch.name)?.[0], entries[i].href]).filter(([n]) => n));
+    const index = renderIndex({ bookTitle: BOOK_TITLE, intro: INTRO + (o.answers ? "" : NO_ANSWERS), entries, sections });
+    writeFileSync(path.join(tmp, "index.html"), index);
+    const search = [];
     chapters.forEach((ch, i) => {
       const nav = { prev: i > 0 ? entries[i - 1] : { href: "index.html", title: "目录 · Contents" }, next: entries[i + 1] ?? null };
-      writeFileSync(path.join(tmp, entries[i].href), renderSection({ chapter: ch.parsed, run: results[i], nav, bookTitle: BOOK_TITLE }));
+      const notebook = o.syncNotebooks ? `${ch.name}.ipynb` : null;
+      const html = renderSection({ chapter: ch.parsed, run: results[i], nav, bookTitle: BOOK_TITLE, sections, notebook });
+      writeFileSync(path.join(tmp, entries[i].href), html);
+      search.push(...searchEntries(entries[i].href, ch.parsed.title, html));
     });
+    writeFileSync(path.join(tmp, "assets", "search-index.js"), searchIndexScript(search));
     const timings = chapters.map((ch, i) => ({
       name: ch.name, file: path.relative(ROOT, ch.file), title: ch.parsed.title, totalMs: Math.round(results[i].totalMs),
       kernelStartMs: Math.round(results[i].startMs),
@@ -206,7 +228,12 @@ export async function main(argv) {
   }
 
   const md = createBookMarkdown();
-  const chapters = listChapters(o.chapters).map((ch) => ({ ...ch, parsed: parseChapter(readFileSync(ch.file, "utf8"), ch.name, md) }));
+  const chapters = listChapters(o.chapters).map((ch) => {
+    const text = readFileSync(ch.file, "utf8");
+    // without answers: the answer blocks are blanked line for line, so cell lines still match the file
+    const shown = o.answers ? text : stripAnswers(text);
+    return { ...ch, parsed: parseChapter(shown, ch.name, md) };
+  });
   if (chapters.length === 0) {
     process.stderr.write(`book: no chapters in ${rel(o.chapters)}\n`);
     return 1;
@@ -214,6 +241,8 @@ export async function main(argv) {
   const totalCells = chapters.reduce((n, ch) => n + ch.parsed.cells.filter((c) => c.cell_type === "code").length, 0);
   process.stderr.write(`book: ${chapters.length} sections, ${totalCells} code cells, ${o.jobs} at a time\n`);
 
+  // the prose's claims (claim() in the cells) fail the build instead of printing ✗
+  process.env.KERNEL_MODEL_STRICT_CLAIMS = "1";
   const t = performance.now();
   const progress = makeProgress(totalCells, chapters.length);
   const { results, failure } = await runAll(chapters, o, progress);
@@ -226,13 +255,13 @@ export async function main(argv) {
     return 1;
   }
 
-  // Warnings a reader would notice: slow cells, long cells, figures that did not come out.
+  // Warnings: figures that did not come out (always); slow and long cells (authors, --lint).
   for (const [i, ch] of chapters.entries()) {
     const code = ch.parsed.cells.filter((c) => c.cell_type === "code");
     for (const c of results[i].cells) {
       const n = code[c.index].source.split("\n").length;
-      if (n > MAX_CELL_LINES) process.stderr.write(`book: warning: long cell: ${rel(ch.file)}:${c.line} code cell ${c.index + 1} has ${n} lines (keep cells to ${MAX_CELL_LINES})\n`);
-      if (c.ms > o.slowMs) process.stderr.write(`book: warning: slow cell: ${rel(ch.file)}:${c.line} code cell ${c.index + 1} took ${sec(c.ms)}\n`);
+      if (o.lint && n > MAX_CELL_LINES) process.stderr.write(`book: lint: long cell: ${rel(ch.file)}:${c.line} code cell ${c.index + 1} has ${n} lines (keep cells to ${MAX_CELL_LINES})\n`);
+      if (o.lint && c.ms > o.slowMs) process.stderr.write(`book: lint: slow cell: ${rel(ch.file)}:${c.line} code cell ${c.index + 1} took ${sec(c.ms)}\n`);
       const shown = c.outputs.some((x) => x.output_type === "display_data" || x.output_type === "execute_result");
       if (expectsFigure(code[c.index].source) && !shown) {
         process.stderr.write(`book: warning: ${rel(ch.file)}:${c.line} code cell ${c.index + 1} calls display but showed nothing\n`);

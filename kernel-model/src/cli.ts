@@ -2,14 +2,16 @@
 // cli.ts: `npx kernel-model ...`, the command line the book, tests and benchmarks rely on.
 // No Linux file. Contract: ../shared/design.md ("The command-line contract").
 //
-//   kernel-model trace <name> [--json]     call tree in the seed's format (or JSON)
+//   kernel-model trace <name> [--json]     call tree in the book's |- format (or JSON)
+//   kernel-model trace <name> --break FN   the backtrace when FN is entered, gdb-style
 //   kernel-model run --model blocking|epoll --conns N --msgs M [--rate PPS] [--cpus C]
 //                    [--seed S] [--proto tcp|udp] [--json]   one workload, its summary
 //
 // Bad arguments: a one-line error naming the argument, exit code 2.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { formatTrace } from "./sim/trace";
+import { backtrace, formatTrace } from "./sim/trace";
+import { SOURCE } from "./kernel/lines";
 import { runTrace, TRACES, traceNames } from "./scenarios/traces";
 import { runServer, type ServerOptions, type ServerSummary } from "./scenarios/servers";
 
@@ -21,13 +23,22 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     .showHelpAfterError(false);
   program
     .command("trace")
-    .description(`print a call tree in the seed's |- format. Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
+    .description(`print a call tree in the book's |- format (--break FN: the gdb backtrace where it enters FN). Names:\n${traceNames().map((n) => `  ${n.padEnd(18)} ${TRACES[n].title}`).join("\n")}`)
     .argument("<name>", "which trace")
     .option("--json", "the same tree as JSON")
-    .action((name: string, opts: { json?: boolean }) => {
+    .option("--break <fn>", "stop where the trace first enters kernel function <fn> and print the backtrace, innermost first, " +
+      "as gdb's bt: fn(typed params) (linux-4.6.2/path:line), <fn> at its first statement, each caller at its call site " +
+      "(down to the frame below the SYSC_ syscall wrapper, where the book's backtraces stop)")
+    .action((name: string, opts: { json?: boolean; break?: string }) => {
       if (!TRACES[name]) throw new CommanderError(2, "kernel-model.unknownTrace", `unknown trace "${name}" (known: ${traceNames().join(", ")})`);
-      const { roots } = runTrace(name);
-      out(opts.json ? `${JSON.stringify(roots, null, 1)}\n` : `${formatTrace(roots)}\n`);
+      const { title, roots } = runTrace(name);
+      if (opts.break !== undefined) {
+        const bt = backtrace(roots, opts.break, SOURCE);
+        if (!bt) throw new CommanderError(2, "kernel-model.noBreak", `--break: trace "${name}" never enters "${opts.break}"`);
+        out(opts.json ? `${JSON.stringify(bt)}\n` : `${bt.join("\n")}\n`);
+        return;
+      }
+      out(opts.json ? `${JSON.stringify(roots, null, 1)}\n` : `${traceHeader(name, title)}\n${formatTrace(roots)}\n`);
     });
   program
     .command("run")
@@ -82,6 +93,11 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));
+
+/** The first line of `trace NAME`: what it shows and how its locations read. */
+export function traceHeader(name: string, title: string): string {
+  return `# ${name}: ${title}\n# (path:line) in linux-4.6.2: the line executing when the trace reached it: a call at the callee's first statement (where gdb's break stops), a statement at itself`;
+}
 
 /** A commander parser for an integer flag in [lo, hi], with an error that names the flag. */
 function intArg(flag: string, lo: number, hi: number) {

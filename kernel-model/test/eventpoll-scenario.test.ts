@@ -35,7 +35,7 @@ describe("the §3.4 traces (EPOLL_TRACES)", () => {
     const roots = EPOLL_TRACES["epoll-create"].run();
     expect(roots).toHaveLength(1);
     expect(roots[0].text).toBe("epoll_create(1) = 6");
-    expect(fns(roots)).toEqual(["SYSC_epoll_create", "SYSC_epoll_create1", "ep_alloc", "get_unused_fd_flags", "anon_inode_getfile", "alloc_file", "fd_install"]);
+    expect(fns(roots)).toEqual(["SYSC_epoll_create", "SYSC_epoll_create1", "ep_alloc", "init_waitqueue_head", "init_waitqueue_head", "INIT_LIST_HEAD", "get_unused_fd_flags", "anon_inode_getfile", "alloc_file", "fd_install"]);
     expect(formatTrace(roots)).toContain("|-ep->rbr = RB_ROOT");
   });
 
@@ -48,31 +48,42 @@ describe("the §3.4 traces (EPOLL_TRACES)", () => {
     expect(formatTrace(roots)).toContain("|-init_waitqueue_func_entry(&pwq->wait, ep_poll_callback)");
   });
 
-  it("epoll-wait: the wait entry goes at the head of ep->wq, then schedule() switches away", () => {
+  it("epoll-wait: the wait entry goes at the head of ep->wq, then schedule() (via schedule_hrtimeout_range_clock) switches away", () => {
     const roots = EPOLL_TRACES["epoll-wait"].run();
     const text = formatTrace(roots);
     expect(roots[0].text).toBe("epoll_wait(6, events, 64, -1)"); // no return value: it is asleep
     expect(text).toContain("|-__add_wait_queue_exclusive(&ep->wq, &wait)");
-    expect(pathTo(roots, "context_switch")).toEqual(["SYSC_epoll_wait", "ep_poll", "schedule_hrtimeout_range", "schedule", "context_switch"]);
+    expect(pathTo(roots, "context_switch")).toEqual(["SYSC_epoll_wait", "ep_poll", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock", "schedule", "__schedule", "context_switch"]);
   });
 
-  it("epoll-data-ready: the book's path, tcp_queue_rcv -> sock_def_readable -> ep_poll_callback -> try_to_wake_up (no prequeue)", () => {
+  it("epoll-data-ready: first segment step5 -> tcp_data_queue -> tcp_queue_rcv -> sock_def_readable -> ep_poll_callback -> try_to_wake_up; tcp_prequeue declines", () => {
     const roots = EPOLL_TRACES["epoll-data-ready"].run();
+    // pt_prev->func is called directly (no deliver_skb); sk_forward_alloc = 0 sends the first segment to step5
     expect(pathTo(roots, "try_to_wake_up")).toEqual([
-      "do_IRQ", "irq_exit", "invoke_softirq", "__do_softirq", "net_rx_action", "napi_poll", "igb_poll", "igb_clean_rx_irq", "napi_gro_receive",
-      "napi_skb_finish", "netif_receive_skb_internal", "__netif_receive_skb", "__netif_receive_skb_core", "ip_rcv", "ip_rcv_finish",
-      "ip_local_deliver", "ip_local_deliver_finish", "tcp_v4_rcv", "tcp_v4_do_rcv", "tcp_rcv_established", "sock_def_readable",
-      "__wake_up_sync_key", "__wake_up_common", "ep_poll_callback", "__wake_up_locked", "__wake_up_common", "default_wake_function",
+      "do_IRQ", "exiting_irq", "irq_exit", "invoke_softirq", "__do_softirq", "net_rx_action", "napi_poll", "igb_poll", "igb_clean_rx_irq",
+      "napi_gro_receive", "napi_skb_finish", "netif_receive_skb_internal", "__netif_receive_skb", "__netif_receive_skb_core", "ip_rcv",
+      "NF_HOOK", "NF_HOOK_THRESH", "ip_rcv_finish", "dst_input", "ip_local_deliver", "NF_HOOK", "NF_HOOK_THRESH", "ip_local_deliver_finish",
+      "tcp_v4_rcv", "tcp_v4_do_rcv", "tcp_rcv_established", "tcp_data_queue", "sock_def_readable",
+      "__wake_up_sync_key", "__wake_up_common", "ep_poll_callback", "wake_up_locked", "__wake_up_locked", "__wake_up_common", "default_wake_function",
       "try_to_wake_up",
     ]);
     const all = fns(roots);
     expect(all).toContain("tcp_queue_rcv");
-    expect(all).not.toContain("tcp_prequeue");
+    expect(all).not.toContain("deliver_skb");
+    expect(walkTrace(roots).filter((n) => n.fn === "tcp_prequeue").every((n) => n.text === "tcp_prequeue(sk, skb) = false")).toBe(true);
+    // the second segment, after the read freed the first one's memory, takes the fast path
+    const irqs = roots.filter((r) => r.text.startsWith("do_IRQ"));
+    expect(irqs).toHaveLength(2);
+    const est = (r: TraceNode) => walkTrace([r]).find((n) => n.fn === "tcp_rcv_established")!;
+    expect(est(irqs[0]).children.map((c) => c.fn)).toEqual(["", "tcp_ack", "tcp_data_queue"]);
+    expect(est(irqs[1]).children.map((c) => c.fn)).toEqual(["tcp_queue_rcv", "sock_def_readable"]);
     const resumed = roots.find((r) => r.text.includes("resumed"))!;
     expect(resumed.text.startsWith("epoll_wait(6, events, 64, -1) = 1")).toBe(true);
     expect(fns([resumed])).toContain("ep_send_events_proc");
     expect(fns([resumed])).not.toContain("ep_events_available"); // only the part after the wakeup
-    expect(roots.at(-1)!.text).toBe("read(4, buf, 1024) = 100");
+    expect(roots.find((r) => r.text.startsWith("read("))!.text).toBe("read(4, buf, 1024) = 100");
+    // roots in time order
+    for (let i = 1; i < roots.length; i++) expect(roots[i].t).toBeGreaterThanOrEqual(roots[i - 1].t);
   });
 
   it("every trace is reproducible: two runs give the same text", () => {

@@ -79,12 +79,12 @@ describe("TCP delivery paths in 4.6.2 order", () => {
     expect(texts(roots).some((t) => t.startsWith("tcp_queue_rcv"))).toBe(false);
   });
 
-  it("tcp_low_latency = 1: the book's path, tcp_rcv_established -> tcp_queue_rcv -> sock_def_readable -> wakeup", () => {
+  it("tcp_low_latency = 1: tcp_v4_rcv still calls tcp_prequeue (it returns false), then tcp_rcv_established -> step5 -> tcp_data_queue -> tcp_queue_rcv -> sock_def_readable -> wakeup", () => {
     const { reads, roots } = run({ lowLatency: true });
     expect(reads).toEqual([100]);
     const f = fns(roots);
-    expect(f).not.toContain("tcp_prequeue");
-    const chain = ["tcp_v4_rcv", "tcp_v4_do_rcv", "tcp_rcv_established", "sock_def_readable", "__wake_up_sync_key",
+    expect(texts(roots)).toContain("tcp_prequeue(sk, skb) = false");
+    const chain = ["tcp_v4_rcv", "tcp_prequeue", "tcp_v4_do_rcv", "tcp_rcv_established", "tcp_ack", "tcp_data_queue", "tcp_queue_rcv", "sock_def_readable", "__wake_up_sync_key",
       "__wake_up_common", "autoremove_wake_function", "default_wake_function", "try_to_wake_up"];
     let i = -1;
     for (const c of chain) {
@@ -111,7 +111,7 @@ describe("TCP delivery paths in 4.6.2 order", () => {
     peer.close(3_000_000);
     k.runUntilIdle();
     const t = texts(k.tr!.roots);
-    expect(t.some((x) => x.startsWith("sock_owned_by_user(sk): sk_add_backlog"))).toBe(true);
+    expect(t.some((x) => x.startsWith("sk_add_backlog"))).toBe(true);
     expect(fns(k.tr!.roots)).toContain("__release_sock");
     expect(reads.reduce((a, b) => a + b, 0)).toBe(40 * 1448);
   });

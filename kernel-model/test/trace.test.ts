@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatTrace, runTrace, walkTrace, LINES, Kernel, AF_INET, SOCK_STREAM, type TraceNode } from "kernel-model";
+import { formatTrace, runTrace, walkTrace, LINES, SOURCE, Kernel, AF_INET, SOCK_STREAM, type TraceNode } from "kernel-model";
 import { main } from "../src/cli";
 
 /** The child of `n` whose text starts with `prefix` (a direct child: nesting matters). */
@@ -41,11 +41,15 @@ describe("the seed's socket(AF_INET, SOCK_DGRAM, 0) trace", () => {
     expect(text).toContain("        |-inet_create(net, sock, protocol, kern)\n");
   });
 
-  it("gives every call its 4.6.2 file:line", () => {
+  it("gives every call the 4.6.2 line of its first statement, in the file that defines it", () => {
     const calls = walkTrace(roots).filter((n) => n.fn);
     expect(calls.length).toBeGreaterThan(8);
-    for (const n of calls) if (LINES[n.fn]) expect(n.loc).toBe(LINES[n.fn]);
-    expect(Object.keys(LINES).length).toBeGreaterThan(0);
+    for (const n of calls) {
+      const f = SOURCE.funcs[n.fn];
+      expect(f, n.fn).toBeDefined();
+      expect(n.loc).toBe(`${f[0]}:${f[4]}`);
+      expect(LINES[n.fn]).toBe(`${f[0]}:${f[1]}`);
+    }
   });
 });
 
@@ -55,8 +59,10 @@ describe("the seed's read(fd, buf, 1024) trace (read-block-tcp)", () => {
     let n = child(roots[0], "SYSC_read(");
     for (const p of ["vfs_read(", "__vfs_read(", "new_sync_read(", "filp->f_op->read_iter(&kiocb, &iter)", "sock_recvmsg(",
       "sock_recvmsg_nosec(", "sock->ops->recvmsg(", "inet_recvmsg(", "sk->sk_prot->recvmsg(", "tcp_recvmsg(", "sk_wait_data("]) n = child(n, p);
+    // sock.h:898-909: schedule_timeout under the macro, and lock_sock after the wakeup inside it
     const wait = child(n, "sk_wait_event(");
-    child(child(wait, "schedule()"), "context_switch(");
+    expect(wait.children.map((c) => c.fn)).toEqual(["release_sock", "schedule_timeout", "lock_sock"]);
+    child(child(child(child(wait, "schedule_timeout("), "schedule()"), "__schedule("), "context_switch(");
     expect(formatTrace(roots)).toContain("(net/core/sock.c:");
   });
 
@@ -119,6 +125,26 @@ describe("kernel-model CLI", () => {
     const j = cli("trace", "socket-udp", "--json");
     const tree = JSON.parse(j.out) as TraceNode[];
     expect(tree[0].children[0].fn).toBe("SYSC_socket");
+  });
+
+  it("trace's header line names the location convention; --break FN prints the gdb backtrace at FN and exits 0", () => {
+    const t = cli("trace", "read-block-tcp");
+    expect(t.out.split("\n")[1]).toMatch(/^# \(path:line\) in linux-4\.6\.2: the line executing when the trace reached it/);
+    const b = cli("trace", "read-block-tcp", "--break", "sk_wait_data");
+    expect(b.code).toBe(0);
+    const lines = b.out.trimEnd().split("\n");
+    expect(lines[0]).toBe("sk_wait_data(struct sock * sk, long * timeo, const struct sk_buff * skb) (linux-4.6.2/net/core/sock.c:2028)");
+    expect(lines.at(-1)).toMatch(/^vfs_read\(/); // below the SYSC_read wrapper, as the seed's backtrace stops
+    expect(lines).toContain("sock_recvmsg_nosec() (linux-4.6.2/net/socket.c:714)"); // an inline: no parameters, as gdb
+    expect(cli("trace", "read-block-tcp", "--break", "schedule").out.split("\n").slice(0, 4)).toEqual([
+      "schedule() (linux-4.6.2/kernel/sched/core.c:3247)",
+      expect.stringMatching(/^schedule_timeout\(signed long timeout\) \(linux-4\.6\.2\/kernel\/time\/timer\.c:\d+\)$/),
+      // the sk_wait_event macro is no frame: sk_wait_data is at the macro's use
+      "sk_wait_data(struct sock * sk, long * timeo, const struct sk_buff * skb) (linux-4.6.2/net/core/sock.c:2030)",
+      "tcp_recvmsg(struct sock * sk, struct msghdr * msg, size_t len, int nonblock, int flags, int * addr_len) (linux-4.6.2/net/ipv4/tcp.c:1758)",
+    ]);
+    expect(cli("trace", "socket-udp", "--break", "no_such_fn").code).toBe(2);
+    expect(cli("trace", "--help").out).toContain("--break <fn>");
   });
 
   it("unknown names and flags exit 2", () => {

@@ -12,6 +12,10 @@
 // * toNotebook(chapter) -> the nbformat 4.5 object; notebookJson(chapter) -> its file text,
 //   formatted as Jupyter writes it (1-space indent, sorted keys, UTF-8, trailing newline).
 // * cellId(name, index): a deterministic id (nbformat 4.5 allows 1-64 of [a-zA-Z0-9-_]).
+// * Answers: the lines between `<details class="answer">` and `</details>` (each on a line of
+//   its own) are the exercises' answers. The HTML book folds them; in the notebooks those
+//   cells carry `answer: true` -> metadata tags ["answer"] and jupyter.source_hidden /
+//   outputs_hidden (collapsed in JupyterLab), and the two marker lines are left out.
 
 import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
@@ -94,7 +98,47 @@ export function parseChapter(text, name, md = createMarkdown()) {
     }
   }
   flushMarkdown(lines.length);
-  return { name, title: title || name, cells, tokens, md };
+  return { name, title: title || name, cells: markAnswers(cells, lines), tokens, md };
+}
+
+/** Flag the cells inside answer blocks; split markdown cells at the blocks' edges. */
+function markAnswers(cells, lines) {
+  const where = new Array(lines.length).fill(0); // 0 outside, 1 inside, 2 a marker line
+  let inside = false;
+  lines.forEach((l, i) => {
+    if (!inside && /^<details class="answer">/.test(l)) (inside = true), (where[i] = 2);
+    else if (inside && /^<\/details>\s*$/.test(l)) (inside = false), (where[i] = 2);
+    else where[i] = inside ? 1 : 0;
+  });
+  if (!where.includes(2)) return cells;
+  const out = [];
+  for (const c of cells) {
+    if (c.cell_type === "code") {
+      out.push(where[c.line - 1] === 1 ? { ...c, answer: true } : c);
+      continue;
+    }
+    const src = c.source.split("\n");
+    let run = null;
+    const flush = () => {
+      if (!run) return;
+      while (run.src.length && run.src[0].trim() === "") run.src.shift(), run.line++;
+      while (run.src.length && run.src[run.src.length - 1].trim() === "") run.src.pop();
+      if (run.src.length) out.push({ cell_type: "markdown", source: run.src.join("\n"), line: run.line, ...(run.answer ? { answer: true } : {}) });
+      run = null;
+    };
+    src.forEach((l, k) => {
+      const w = where[c.line - 1 + k];
+      if (w === 2) {
+        flush();
+        if (/^<details/.test(l)) out.push({ cell_type: "markdown", source: "**Answers** (collapsed cells below: click to show them)", line: c.line + k });
+        return;
+      }
+      if (!run || run.answer !== (w === 1)) (flush(), (run = { src: [], line: c.line + k, answer: w === 1 }));
+      run.src.push(l);
+    });
+    flush();
+  }
+  return out;
 }
 
 /** The plain text of an inline token (what a heading reads as, without markup). */
@@ -117,7 +161,8 @@ function sourceLines(s) {
 export function toNotebook(chapter) {
   return {
     cells: chapter.cells.map((c, i) => {
-      const cell = { cell_type: c.cell_type, id: cellId(chapter.name, i), metadata: {}, source: sourceLines(c.source) };
+      const metadata = c.answer ? { jupyter: { outputs_hidden: true, source_hidden: true }, tags: ["answer"] } : {};
+      const cell = { cell_type: c.cell_type, id: cellId(chapter.name, i), metadata, source: sourceLines(c.source) };
       if (c.cell_type === "code") Object.assign(cell, { execution_count: null, outputs: [] });
       return cell;
     }),

@@ -8,7 +8,16 @@
 //   code cell i, shown under it.
 // * renderIndex({bookTitle, entries}) -> index.html; entries: [{href, title, headings}]
 // * headingsOf(chapter) -> [{level, text, id}] of the h2 headings (for the table of contents).
-// * ASSETS: [{from, to}] files copied into the book (our CSS, highlight.js's theme).
+// * ASSETS: [{from, to}] files copied into the book (our CSS and search script, highlight.js's
+//   light and dark themes).
+// * searchEntries(pages) -> the search index: one entry per heading of each page with its
+//   plain text; searchIndexScript(entries) -> assets/search-index.js (a script, not JSON: a
+//   page opened from file:// may load scripts but not fetch files).
+// * stripAnswers(text) -> the chapter text with its answer blocks blanked (npm run book -- --no-answers).
+//
+// Language: the prose is English; the book's Chinese (titles, quotations, trace comments) is
+// marked lang="zh-Hans" (markLanguage), so browsers pick CJK fonts and screen readers the
+// right voice. "§3.4.2" in prose links to that section's page (sectionLinks).
 //
 // Every link is relative and nothing is fetched: pages work from file:// and any static server.
 // Figures are cell outputs of type text/html (inline SVG from tslab.display.html) inserted as is.
@@ -23,10 +32,65 @@ import { createMarkdown, inlineText } from "./chapters.mjs";
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+const HLJS_STYLES = path.join(path.dirname(require.resolve("highlight.js/package.json")), "styles");
 export const ASSETS = [
   { from: path.join(HERE, "..", "book-assets", "book.css"), to: "assets/book.css" },
-  { from: path.join(path.dirname(require.resolve("highlight.js/package.json")), "styles", "github.css"), to: "assets/hljs.css" },
+  { from: path.join(HERE, "..", "book-assets", "search.js"), to: "assets/search.js" },
+  { from: path.join(HLJS_STYLES, "github.css"), to: "assets/hljs.css" },
+  { from: path.join(HLJS_STYLES, "github-dark.css"), to: "assets/hljs-dark.css" },
 ];
+
+/** Answer blocks: `<details class="answer">` ... `</details>`, each on a line of its own. */
+const ANSWER_OPEN = /^<details class="answer">/;
+const ANSWER_CLOSE = /^<\/details>\s*$/;
+
+/** The chapter's text with its answer blocks (prose and cells) blanked line for line, so
+ *  the line numbers of the other cells still match the file. */
+export function stripAnswers(text) {
+  let inside = false;
+  return text
+    .split("\n")
+    .map((line) => {
+      if (!inside && ANSWER_OPEN.test(line)) inside = true;
+      else if (inside && ANSWER_CLOSE.test(line)) return ((inside = false), "");
+      return inside ? "" : line;
+    })
+    .join("\n");
+}
+
+const CJK = /[\p{Script=Han}\u3000-\u303f\uff01-\uff5e“”‘’《》…·]*[\p{Script=Han}][\p{Script=Han}\u3000-\u303f\uff01-\uff5e“”‘’《》…·0-9A-Za-z_~]*/gu;
+
+/** Wrap each run of Chinese in a text node in <span lang="zh-Hans">. */
+function markCjk(text) {
+  return text.replace(CJK, (m) => {
+    // keep trailing ASCII (an identifier after the Chinese) outside the span
+    const t = /[0-9A-Za-z_~]+$/.exec(m);
+    const zh = t ? m.slice(0, -t[0].length) : m;
+    return `<span lang="zh-Hans">${zh}</span>${t ? t[0] : ""}`;
+  });
+}
+
+/** Post-process a page body: mark Chinese (outside SVG, script and style) and link §N.N
+ *  references (outside links, code and SVG). sections: Map "3.4.2" -> "3.4.2-epoll-ctl.html". */
+export function postProcess(html, sections = new Map()) {
+  const parts = html.split(/(<[^>]+>)/);
+  const depth = { a: 0, svg: 0, script: 0, style: 0, code: 0, pre: 0, title: 0 };
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (p.startsWith("<")) {
+      const m = /^<(\/?)([a-zA-Z]+)/.exec(p);
+      if (m && m[2].toLowerCase() in depth && !p.endsWith("/>")) depth[m[2].toLowerCase()] += m[1] ? -1 : 1;
+      continue;
+    }
+    if (!p || depth.svg || depth.script || depth.style || depth.title) continue;
+    let t = p;
+    if (!depth.a && !depth.code && !depth.pre) {
+      t = t.replace(/§(\d+(?:\.\d+)*)/g, (m, n) => (sections.has(n) ? `<a class="xref" href="${escapeHtml(sections.get(n))}">${m}</a>` : m));
+    }
+    parts[i] = t.split(/(<a [^>]*>§[^<]*<\/a>)/).map((x, j) => (j % 2 ? x : markCjk(x))).join("");
+  }
+  return parts.join("");
+}
 
 export function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -87,9 +151,28 @@ function renderCell(i, source, codeHtml, run) {
 
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 
+/** A call tree in the book's `|-` layout: one span per line whose continuation lines, when
+ *  the line wraps, are indented past its tree prefix, so the tree stays visible. */
+const TREE_LINE = /^[ |`]*\|-/m;
+function renderTrace(text) {
+  const lines = text.replace(/\n$/, "").split("\n");
+  const body = lines
+    .map((l) => {
+      const m = /^(?:[ `]|\|(?!-))*(?:\|-)?/.exec(l);
+      const ind = m ? m[0].length : 0;
+      return `<span class="tl" style="--ind:${ind}ch">${escapeHtml(l) || " "}</span>`;
+    })
+    .join("");
+  return `<pre class="output stdout trace">${body}</pre>`;
+}
+
 export function renderOutput(o) {
   if (o.output_type === "stream") {
-    return `<pre class="output ${o.name === "stderr" ? "stderr" : "stdout"}">${escapeHtml(o.text.replace(ANSI, ""))}</pre>`;
+    // progress lines of long cells (sweepProgress) are for the live notebook, not the page
+    const text = o.text.replace(ANSI, "").replace(/\r?progress: [^\r\n]*(\r|\n|$)/g, "");
+    if (!text.trim()) return "";
+    if (o.name !== "stderr" && TREE_LINE.test(text)) return renderTrace(text);
+    return `<pre class="output ${o.name === "stderr" ? "stderr" : "stdout"}">${escapeHtml(text)}</pre>`;
   }
   if (o.output_type === "error") {
     return `<pre class="output error">${escapeHtml(`${o.ename}: ${o.evalue}`)}</pre>`;
@@ -116,22 +199,33 @@ export function headingsOf(chapter) {
   return out;
 }
 
-function page({ title, body, nav, bookTitle }) {
+function page({ title, body, nav, bookTitle, sections, notebook, head = "" }) {
   const navHtml = nav ? renderNav(nav) : "";
+  const search = `<form class="search" role="search" onsubmit="return false"><input type="search" id="search" ` +
+    `placeholder="Search the book (e.g. ep_poll_callback)" aria-label="Search the book" autocomplete="off">` +
+    `<ol class="search-results" id="search-results" hidden></ol></form>`;
+  const nb = notebook
+    ? `<p class="notebook">This section as a notebook: <a href="../notebooks/${escapeHtml(notebook)}">notebooks/${escapeHtml(notebook)}</a> ` +
+      `(open it with <code>npm run jupyter</code>, change the parameters, rerun).</p>\n`
+    : "";
   return `<!doctype html>
-<html lang="zh-Hans">
+<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)}${title === bookTitle ? "" : ` · ${escapeHtml(bookTitle)}`}</title>
-<link rel="stylesheet" href="assets/hljs.css">
-<link rel="stylesheet" href="assets/book.css">
+<link rel="stylesheet" href="assets/hljs.css" media="not all and (prefers-color-scheme: dark)">
+<link rel="stylesheet" href="assets/hljs-dark.css" media="(prefers-color-scheme: dark)">
+<link rel="stylesheet" href="assets/book.css">${head}
+<script src="assets/search-index.js" defer></script>
+<script src="assets/search.js" defer></script>
 </head>
 <body>
-${navHtml ? `<nav class="pager top">${navHtml}</nav>` : ""}
+<header class="top">${navHtml ? `<nav class="pager top">${navHtml}</nav>` : ""}${search}</header>
 <main>
-${body}
-</main>
+${postProcess(body, sections)}
+${nb}</main>
 ${navHtml ? `<nav class="pager bottom">${navHtml}</nav>` : ""}
 </body>
 </html>
@@ -148,12 +242,38 @@ function renderNav({ prev, next }) {
   );
 }
 
-export function renderSection({ chapter, run, nav, bookTitle }) {
+export function renderSection({ chapter, run, nav, bookTitle, sections, notebook }) {
   const body = chapter.md.renderer.render(chapter.tokens, chapter.md.options, { run });
-  return page({ title: chapter.title, body, nav, bookTitle });
+  // assets/live.js (scripts/live/): edit and rerun the cells in the page; without it the page is the same
+  return page({ title: chapter.title, body, nav, bookTitle, sections, notebook, head: '\n<script defer src="assets/live.js"></script>' });
 }
 
-export function renderIndex({ bookTitle, intro = "", entries }) {
+/** Search entries of one rendered page: [{href, page, heading, text}], one per heading. */
+export function searchEntries(href, pageTitle, html) {
+  const body = html.slice(html.indexOf("<main>"), html.indexOf("</main>"));
+  const clean = body.replace(/<svg[\s\S]*?<\/svg>/g, " ").replace(/<style[\s\S]*?<\/style>/g, " ");
+  const out = [];
+  const re = /<h([1-4])[^>]*id="([^"]*)"[^>]*>([\s\S]*?)<\/h\1>/g;
+  let last = { id: "", heading: pageTitle, at: 0 };
+  const text = (a, b) => clean.slice(a, b).replace(/<[^>]+>/g, " ").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ").trim();
+  const push = (end) => {
+    const t = text(last.at, end);
+    if (t) out.push({ href: last.id ? `${href}#${last.id}` : href, page: pageTitle, heading: last.heading, text: t });
+  };
+  for (let m; (m = re.exec(clean)); ) {
+    push(m.index);
+    last = { id: m[2], heading: m[3].replace(/<[^>]+>/g, "").replace(/#$/, "").trim(), at: m.index + m[0].length };
+  }
+  push(clean.length);
+  return out;
+}
+
+export function searchIndexScript(entries) {
+  return `// The book's search index (generated by npm run book): one entry per heading.\nwindow.BOOK_SEARCH = ${JSON.stringify(entries)};\n`;
+}
+
+export function renderIndex({ bookTitle, intro = "", entries, sections }) {
   const items = entries
     .map((e) => {
       const subs = e.headings.length
@@ -163,5 +283,5 @@ export function renderIndex({ bookTitle, intro = "", entries }) {
     })
     .join("\n");
   const body = `<h1>${escapeHtml(bookTitle)}</h1>\n${intro}\n<nav class="toc"><h2>目录 · Contents</h2>\n<ol>\n${items}\n</ol></nav>`;
-  return page({ title: bookTitle, body, nav: entries.length ? { prev: null, next: entries[0] } : null, bookTitle });
+  return page({ title: bookTitle, body, nav: entries.length ? { prev: null, next: entries[0] } : null, bookTitle, sections });
 }

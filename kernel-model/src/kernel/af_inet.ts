@@ -152,7 +152,7 @@ export function inet_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number,
 
 /** inet_bind(sock, uaddr): claim a local port (inet_csk_get_port / udp_v4_get_port). */
 export function inet_bind(k: Kernel, sock: Socket, port: number): number {
-  k.tr?.enter("inet_bind", `inet_bind(sock, {sin_port = ${port}})`);
+  k.tr?.enter("inet_bind", `sock->ops->bind(sock, (struct sockaddr *)&address, addrlen) = inet_bind(sock, {sin_port = ${port}})`, undefined, "sock->ops->bind(");
   try {
     const sk = sock.sk!;
     if (!(port >= 1 && port <= 65535)) return -EINVAL;
@@ -171,7 +171,7 @@ export function inet_bind(k: Kernel, sock: Socket, port: number): number {
 
 /** inet_listen(sock, backlog): TCP_LISTEN, hashed so SYNs find it (inet_csk_listen_start). */
 export function inet_listen(k: Kernel, sock: Socket, backlog: number): number {
-  k.tr?.enter("inet_listen", `inet_listen(sock, backlog = ${backlog})`);
+  k.tr?.enter("inet_listen", `sock->ops->listen(sock, backlog) = inet_listen(sock, backlog = ${backlog})`, undefined, "sock->ops->listen(");
   try {
     const sk = sock.sk!;
     if (sock.state !== SS_UNCONNECTED || sock.type !== SOCK_STREAM) return -EINVAL;

@@ -8,9 +8,11 @@
 //   open_softirq(NET_RX_SOFTIRQ, net_rx_action).
 // * nicRx(k, skb) (an engine event at the frame's arrival): DMA into the queue's ring (full ->
 //   rx_missed_errors), and if that queue's IRQ is armed, raise it on its CPU: do_IRQ ->
-//   igb_msix_ring -> napi_schedule -> __raise_softirq_irqoff(NET_RX_SOFTIRQ) -> irq_exit.
+//   handle_irq -> handle_edge_irq -> handle_irq_event -> igb_msix_ring -> napi_schedule ->
+//   ____napi_schedule -> __raise_softirq_irqoff(NET_RX_SOFTIRQ); exiting_irq -> irq_exit.
 // * net_rx_action: netdev_budget (300) packets or 2 jiffies per run, NAPI weight 64 per poll;
-//   igb_poll -> igb_clean_rx_irq -> napi_gro_receive -> ... -> ip_rcv; a queue that used its whole
+//   igb_poll -> igb_clean_rx_irq -> napi_gro_receive -> ... -> __netif_receive_skb_core, which
+//   calls the only match, ip_rcv, as pt_prev->func (no tap: no deliver_skb); a queue that used its whole
 //   weight stays on the poll list (repoll), one that ran dry re-arms its IRQ (napi_complete_done).
 //
 // Model vs kernel: no GRO merging (every frame is GRO_NORMAL), no RPS/RFS, no interrupt
@@ -132,12 +134,19 @@ function* do_IRQ(k: Kernel, rq: Rq, ring: RxRing): KGen<void> {
   k.stats.hardirqs++;
   k.tr?.enter("do_IRQ", `do_IRQ(regs)`, `eth0-rx-${ring.index} on cpu${rq.cpu}: irq_enter()`);
   yield* burn(k.costs.hardirq, "irq");
+  // arch/x86/kernel/irq_64.c handle_irq -> generic_handle_irq_desc -> desc->handle_irq
+  // (handle_edge_irq for an MSI-X vector) -> handle_irq_event -> handle_irq_event_percpu
+  k.tr?.enter("handle_irq", "handle_irq(desc, regs)");
+  k.tr?.enter("generic_handle_irq_desc", "generic_handle_irq_desc(desc)");
+  k.tr?.enter("handle_edge_irq", "desc->handle_irq(desc) = handle_edge_irq(desc)", "MSI-X: edge");
+  k.tr?.enter("handle_irq_event", "handle_irq_event(desc)");
   k.tr?.enter("handle_irq_event_percpu", "handle_irq_event_percpu(desc)");
-  k.tr?.enter("igb_msix_ring", "action->handler(irq, dev_id) = igb_msix_ring(irq, q_vector)");
+  k.tr?.enter("igb_msix_ring", "action->handler(irq, action->dev_id) = igb_msix_ring(irq, q_vector)");
   napi_schedule(k, rq, ring.napi);
-  k.tr?.exit();
-  k.tr?.exit();
+  for (let i = 0; i < 6; i++) k.tr?.exit();
+  k.tr?.enter("exiting_irq", "exiting_irq()");
   yield* irq_exit(k, rq);
+  k.tr?.exit();
   k.tr?.exit();
 }
 
@@ -148,9 +157,11 @@ export function napi_schedule(k: Kernel, rq: Rq, n: NapiStruct): void {
     // napi_schedule_prep: test_and_set_bit(NAPI_STATE_SCHED)
     n.sched = true;
     k.tr?.enter("__napi_schedule", "__napi_schedule(n)");
-    k.tr?.leaf("____napi_schedule(sd, n): list_add_tail(&n->poll_list, &sd->poll_list)", undefined, "____napi_schedule");
+    k.tr?.enter("____napi_schedule", "____napi_schedule(this_cpu_ptr(&softnet_data), n)");
+    k.tr?.leaf("list_add_tail(&napi->poll_list, &sd->poll_list)");
     k.softnet[rq.cpu].poll_list.push(n);
-    __raise_softirq_irqoff(k, rq, NET_RX_SOFTIRQ);
+    __raise_softirq_irqoff(k, rq, NET_RX_SOFTIRQ); // dev.c:3419, inside ____napi_schedule
+    k.tr?.exit();
     k.tr?.exit();
   } else {
     k.tr?.leaf("napi_schedule_prep(n): already scheduled", "no duplicate poll_list entry");
@@ -239,11 +250,13 @@ export function napi_gro_receive(k: Kernel, skb: SkBuff): void {
   const tr = k.tr;
   if (tr) {
     tr.enter("napi_gro_receive", "napi_gro_receive(&q_vector->napi, skb)");
-    tr.enter("napi_skb_finish", "napi_skb_finish(GRO_NORMAL, skb)");
+    tr.enter("napi_skb_finish", "napi_skb_finish(dev_gro_receive(napi, skb), skb)", "GRO_NORMAL");
     tr.enter("netif_receive_skb_internal", "netif_receive_skb_internal(skb)", "书中 3.10: netif_receive_skb");
     tr.enter("__netif_receive_skb", "__netif_receive_skb(skb)");
     tr.enter("__netif_receive_skb_core", "__netif_receive_skb_core(skb, false)");
-    tr.enter("", "deliver_skb(skb, pt_prev, orig_dev): pt_prev->func(skb, ...)", "= ip_rcv (ETH_P_IP)");
+    // no packet tap: the last (only) match is called directly (dev.c:4160); deliver_skb runs
+    // only for earlier matches
+    tr.enter("", "ret = pt_prev->func(skb, skb->dev, pt_prev, orig_dev)", "= ip_rcv (ETH_P_IP, the only match)");
   }
   ip_rcv(k, skb);
   if (tr) for (let i = 0; i < 6; i++) tr.exit();

@@ -59,8 +59,6 @@ import {
   EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, epollCtlOpName, epollEventNames, type EpollEvent,
 } from "./eventpoll_uapi";
 import { ep_eventpoll_poll, ep_loop_check, ep_poll_safewake, reverse_path_check, type NestedCalls } from "./eventpoll_nested";
-import { registerObjectDrawer } from "../plot/objects";
-import { eventpollDot } from "../plot/eventpoll";
 
 export * from "./eventpoll_uapi";
 
@@ -272,7 +270,7 @@ function anon_inode_getfile(k: Kernel, name: string, fops: FileOperations, priv:
 
 /** SYSCALL_DEFINE1(epoll_create1, flags). */
 export function SYSC_epoll_create1(k: Kernel, flags: number): number {
-  k.tr?.enter("SYSC_epoll_create1", `SYSC_epoll_create1(flags = ${flags})`);
+  k.tr?.enter("SYSC_epoll_create1", `SYSC_epoll_create1(flags = ${flags})`, undefined, "sys_epoll_create1(");
   try {
     if (flags & ~EPOLL_CLOEXEC) return -EINVAL;
     const ep = ep_alloc(k);
@@ -413,7 +411,7 @@ export function* SYSC_epoll_ctl(k: Kernel, epfd: number, op: number, fd: number,
  *  eppoll_entry whose wait.func is ep_poll_callback. */
 export function ep_ptable_queue_proc(k: Kernel, file: File, whead: WaitQueueHead, pt: PollTable): void {
   const epi = pt.owner as Epitem; // ep_item_from_epqueue(pt)
-  k.tr?.enter("ep_ptable_queue_proc", "ep_ptable_queue_proc(file, whead, pt)");
+  k.tr?.enter("ep_ptable_queue_proc", "ep_ptable_queue_proc(file, whead, pt)", "p->_qproc(filp, wait_address, p)", "p->_qproc(");
   if (epi.nwait >= 0) {
     const pwq = { base: epi, whead, wait: null } as unknown as EppollEntry;
     pwq.wait = init_waitqueue_func_entry(ep_poll_callback, pwq); // private: the model's container_of
@@ -570,7 +568,7 @@ export function ep_poll_callback(k: Kernel, wait: WaitQueueEntry, mode: number, 
   const ep = epi.ep;
   let pwake = 0;
   let ewake = 0;
-  k.tr?.enter("ep_poll_callback", "ep_poll_callback(wait, mode, sync, key)", "epi = ep_item_from_wait(wait); ep = epi->ep");
+  k.tr?.enter("ep_poll_callback", "ep_poll_callback(wait, mode, sync, key)", "epi = ep_item_from_wait(wait); ep = epi->ep", "curr->func(");
   charge(k, k.costs.epollCallback);
   out: {
     if (!(epi.event.events & ~EP_PRIVATE_BITS)) {
@@ -641,8 +639,6 @@ export function eventpoll_release(k: Kernel, file: File): void {
   for (const epi of (file.f_ep_links as Epitem[]).slice()) ep_remove(k, epi.ep, epi);
   k.tr?.exit();
 }
-
-registerObjectDrawer(eventpollDot);
 
 export * from "./eventpoll_nested";
 export * from "./eventpoll_wait";

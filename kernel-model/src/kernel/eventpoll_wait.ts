@@ -80,7 +80,7 @@ export function ep_scan_done(k: Kernel, ep: Eventpoll, txlist: ListHead<Epitem>)
 
 /** ep_send_events_proc: copy up to maxevents ready items to user space, re-polling each. */
 function* ep_send_events_proc(k: Kernel, ep: Eventpoll, head: ListHead<Epitem>, events: EpollEvent[], maxevents: number): KGen<number> {
-  k.tr?.enter("ep_send_events_proc", "ep_send_events_proc(ep, &txlist, esed)");
+  k.tr?.enter("ep_send_events_proc", "(*sproc)(ep, &txlist, priv) = ep_send_events_proc(ep, &txlist, esed)", undefined, "(*sproc)(");
   const pt = init_poll_funcptr(null);
   let eventcnt = 0;
   while (!list_empty(head) && eventcnt < maxevents) {

@@ -51,6 +51,8 @@ function hrtimer_wakeup(t: HrtimerSleeper): void {
 export function* schedule_hrtimeout_range(k: Kernel, expires: number | null, delta: number): KGen<number> {
   k.tr?.enter("schedule_hrtimeout_range", `schedule_hrtimeout_range(${expires === null ? "NULL" : "&expires"}, ${delta}, HRTIMER_MODE_ABS)`,
     expires === null ? "让出 CPU, 主动进入睡眠状态 (no timeout)" : "让出 CPU, 主动进入睡眠状态 (hrtimer armed)");
+  // schedule_hrtimeout_range -> schedule_hrtimeout_range_clock(expires, delta, mode, CLOCK_MONOTONIC)
+  k.tr?.enter("schedule_hrtimeout_range_clock", "schedule_hrtimeout_range_clock(expires, delta, mode, CLOCK_MONOTONIC)");
   try {
     if (expires === null) {
       yield* schedule(k);
@@ -63,6 +65,7 @@ export function* schedule_hrtimeout_range(k: Kernel, expires: number | null, del
     k.current.state = TASK_RUNNING;
     return t.task === null ? 0 : -EINTR;
   } finally {
+    k.tr?.exit();
     k.tr?.exit();
   }
 }

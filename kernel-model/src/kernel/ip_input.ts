@@ -25,11 +25,14 @@ export function ip_rcv(k: Kernel, skb: SkBuff): number {
   const tr = k.tr;
   if (tr) {
     tr.enter("ip_rcv", "ip_rcv(skb, dev, pt, orig_dev)");
-    tr.enter("", "NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, ..., ip_rcv_finish)");
-    tr.enter("ip_rcv_finish", "ip_rcv_finish(net, sk, skb)");
-    tr.enter("ip_local_deliver", "dst_input(skb) = ip_local_deliver(skb)");
-    tr.enter("", "NF_HOOK(NFPROTO_IPV4, NF_INET_LOCAL_IN, ..., ip_local_deliver_finish)");
-    tr.enter("ip_local_deliver_finish", "ip_local_deliver_finish(net, sk, skb)");
+    tr.enter("NF_HOOK", "NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, net, NULL, skb, dev, NULL, ip_rcv_finish)");
+    tr.enter("NF_HOOK_THRESH", "NF_HOOK_THRESH(pf, hook, net, sk, skb, in, out, okfn, INT_MIN)", "no hooks: nf_hook_thresh() returns 1");
+    tr.enter("ip_rcv_finish", "okfn(net, sk, skb) = ip_rcv_finish(net, sk, skb)");
+    tr.enter("dst_input", "dst_input(skb)");
+    tr.enter("ip_local_deliver", "skb_dst(skb)->input(skb) = ip_local_deliver(skb)");
+    tr.enter("NF_HOOK", "NF_HOOK(NFPROTO_IPV4, NF_INET_LOCAL_IN, net, NULL, skb, skb->dev, NULL, ip_local_deliver_finish)");
+    tr.enter("NF_HOOK_THRESH", "NF_HOOK_THRESH(pf, hook, net, sk, skb, in, out, okfn, INT_MIN)");
+    tr.enter("ip_local_deliver_finish", "okfn(net, sk, skb) = ip_local_deliver_finish(net, sk, skb)");
   }
   const ipprot = k.inet_protos[skb.protocol];
   let ret = 0;
@@ -38,6 +41,6 @@ export function ip_rcv(k: Kernel, skb: SkBuff): number {
     ret = ipprot.handler(k, skb);
     tr?.exit();
   }
-  if (tr) for (let i = 0; i < 6; i++) tr.exit();
+  if (tr) for (let i = 0; i < 9; i++) tr.exit();
   return ret;
 }

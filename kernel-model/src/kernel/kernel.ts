@@ -17,7 +17,7 @@
 import { Engine } from "../sim/engine";
 import { createRng, type Rng } from "../sim/rng";
 import { Tracer } from "../sim/trace";
-import { LINES } from "./lines";
+import { SOURCE } from "./lines";
 import { makeCosts, type Costs } from "./costs";
 import {
   newRq, resched_curr, schedTunables, TASK_RUNNING, type CpuMode, type KGen, type Rq, type SchedTunables, type TaskStruct,
@@ -169,7 +169,7 @@ export class Kernel {
     this.rng = createRng(opts.seed ?? 1);
     this.costs = makeCosts(opts.costs);
     this.sched = schedTunables(ncpus);
-    this.tr = opts.trace ? new Tracer(LINES, () => this.engine.now) : null;
+    this.tr = opts.trace ? new Tracer(SOURCE, () => this.engine.now) : null;
     this.timeline = opts.timeline ? { segments: [], wakeups: [] } : null;
     this.rqs = [];
     for (let cpu = 0; cpu < ncpus; cpu++) {
@@ -188,7 +188,7 @@ export class Kernel {
 
   /** Turn tracing on (a fresh recorder) or off. */
   setTracing(on: boolean): Tracer | null {
-    this.tr = on ? new Tracer(LINES, () => this.engine.now) : null;
+    this.tr = on ? new Tracer(SOURCE, () => this.engine.now) : null;
     return this.tr;
   }
 

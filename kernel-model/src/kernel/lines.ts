@@ -1,92 +1,20 @@
-// lines.ts: where each modelled kernel function is defined in Linux 4.6.2.
-// Source: the pristine 4.6.2 tree (repository xing393939/linux-4.6.2, root commit 6bcd5b161f0b).
-// Traces print these as `file:line` so a reader can open the real source at the definition.
-// A line is the one that names the function in its definition (SYSCALL_DEFINEn(...) for syscalls,
-// #define for macros).
-// The root commit is not in the search index; lines were counted in stored later versions of each file,
-// whose debug edits are same-line __attribute__((optimize)) tags (one added printk line in udp.c was discounted).
+// lines.ts: where each modelled kernel function is in Linux 4.6.2, and where it is called from.
+// Source: lines.generated.ts, written by `npm run lines` (scripts/gen-lines.mjs) from the pristine
+// 4.6.2 files in ../shared/linux-4.6.2; a test checks the committed table against the source.
+//
+// Interface:
+// * SOURCE: the Tracer's table (functions: file, definition, body, first statement, params;
+//   calls: the lines where each traced caller calls each callee).
+// * LINES: name -> "path/file.c:line" of its definition (the line that names it; SYSCALL_DEFINEn
+//   for syscalls, #define for macros), for readers who want the definition rather than the
+//   line a trace was executing.
+
+import type { SourceTable } from "../sim/trace";
+import { CALLS, FUNCS } from "./lines.generated";
+
+export const SOURCE: SourceTable = { funcs: FUNCS, calls: CALLS };
 
 /** Definition site of each modelled kernel function in Linux 4.6.2, "path/file.c:line". */
-export const LINES: Readonly<Record<string, string>> = {
-  "receiver_wake_function": "net/core/datagram.c:71",
-  "__skb_wait_for_more_packets": "net/core/datagram.c:86",
-  "__skb_try_recv_datagram": "net/core/datagram.c:199",
-  "__skb_recv_datagram": "net/core/datagram.c:264",
-  "skb_free_datagram_locked": "net/core/datagram.c:304",
-  "skb_copy_datagram_iter": "net/core/datagram.c:374",
-  "datagram_poll": "net/core/datagram.c:771",
-  "sock_queue_rcv_skb": "net/core/sock.c:408",
-  "sock_setsockopt": "net/core/sock.c:649",
-  "sk_prot_alloc": "net/core/sock.c:1327",
-  "sk_alloc": "net/core/sock.c:1396",
-  "sk_free": "net/core/sock.c:1462",
-  "sk_clone_lock": "net/core/sock.c:1481",
-  "__release_sock": "net/core/sock.c:1973",
-  "sk_wait_data": "net/core/sock.c:2023",
-  "sock_def_wakeup": "net/core/sock.c:2264",
-  "sock_def_error_report": "net/core/sock.c:2275",
-  "sock_def_readable": "net/core/sock.c:2287",
-  "sock_def_write_space": "net/core/sock.c:2300",
-  "sock_init_data": "net/core/sock.c:2350",
-  "lock_sock_nested": "net/core/sock.c:2417",
-  "release_sock": "net/core/sock.c:2433",
-  "inet_listen": "net/ipv4/af_inet.c:194",
-  "inet_create": "net/ipv4/af_inet.c:249",
-  "inet_release": "net/ipv4/af_inet.c:398",
-  "inet_bind": "net/ipv4/af_inet.c:426",
-  "inet_accept": "net/ipv4/af_inet.c:671",
-  "inet_recvmsg": "net/ipv4/af_inet.c:762",
-  "inet_shutdown": "net/ipv4/af_inet.c:779",
-  "inet_init": "net/ipv4/af_inet.c:1725",
-  "ip_local_deliver_finish": "net/ipv4/ip_input.c:192",
-  "ip_local_deliver": "net/ipv4/ip_input.c:245",
-  "ip_rcv_finish": "net/ipv4/ip_input.c:311",
-  "ip_rcv": "net/ipv4/ip_input.c:398",
-  "tcp_init_sock": "net/ipv4/tcp.c:378",
-  "tcp_poll": "net/ipv4/tcp.c:449",
-  "tcp_cleanup_rbuf": "net/ipv4/tcp.c:1371",
-  "tcp_prequeue_process": "net/ipv4/tcp.c:1429",
-  "tcp_recvmsg": "net/ipv4/tcp.c:1562",
-  "tcp_set_state": "net/ipv4/tcp.c:1900",
-  "tcp_shutdown": "net/ipv4/tcp.c:1974",
-  "tcp_close": "net/ipv4/tcp.c:2008",
-  "tcp_done": "net/ipv4/tcp.c:3077",
-  "tcp_v4_send_reset": "net/ipv4/tcp_ipv4.c:581",
-  "tcp_v4_conn_request": "net/ipv4/tcp_ipv4.c:1239",
-  "tcp_v4_syn_recv_sock": "net/ipv4/tcp_ipv4.c:1259",
-  "tcp_v4_do_rcv": "net/ipv4/tcp_ipv4.c:1379",
-  "tcp_prequeue": "net/ipv4/tcp_ipv4.c:1487",
-  "tcp_v4_rcv": "net/ipv4/tcp_ipv4.c:1539",
-  "tcp_v4_init_sock": "net/ipv4/tcp_ipv4.c:1780",
-  "udp_recvmsg": "net/ipv4/udp.c:1343",
-  "__udp_queue_rcv_skb": "net/ipv4/udp.c:1546",
-  "udp_queue_rcv_skb": "net/ipv4/udp.c:1590",
-  "__udp4_lib_rcv": "net/ipv4/udp.c:1840",
-  "udp_rcv": "net/ipv4/udp.c:2115",
-  "udp_poll": "net/ipv4/udp.c:2333",
-  "sock_alloc_inode": "net/socket.c:245",
-  "sock_alloc_file": "net/socket.c:355",
-  "sock_map_fd": "net/socket.c:391",
-  "sock_from_file": "net/socket.c:408",
-  "sockfd_lookup_light": "net/socket.c:449",
-  "sock_alloc": "net/socket.c:536",
-  "sock_release": "net/socket.c:568",
-  "sock_recvmsg_nosec": "net/socket.c:711",
-  "sock_recvmsg": "net/socket.c:717",
-  "sock_read_iter": "net/socket.c:782",
-  "sock_poll": "net/socket.c:993",
-  "sock_close": "net/socket.c:1022",
-  "__sock_create": "net/socket.c:1089",
-  "sock_create": "net/socket.c:1198",
-  "SYSC_socket": "net/socket.c:1210",
-  "sys_socket": "net/socket.c:1210",
-  "SYSC_bind": "net/socket.c:1360",
-  "SYSC_listen": "net/socket.c:1389",
-  "SYSC_accept4": "net/socket.c:1422",
-  "SYSC_sendto": "net/socket.c:1616",
-  "SYSC_recvfrom": "net/socket.c:1672",
-  "SYSC_recv": "net/socket.c:1717",
-  "SYSC_setsockopt": "net/socket.c:1728",
-  "SYSC_shutdown": "net/socket.c:1792",
-  "sock_register": "net/socket.c:2435",
-};
+export const LINES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(FUNCS).map(([name, f]) => [name, `${f[0]}:${f[1]}`]),
+);

@@ -373,9 +373,11 @@ export function charge(k: Kernel, ns: number): void {
 /** schedule(): give up the CPU. Sleeps if current->state != TASK_RUNNING. */
 export function* schedule(k: Kernel): KGen<void> {
   k.tr?.enter("schedule", "schedule()");
+  k.tr?.enter("__schedule", "__schedule(false)");
   const t0 = k.now;
   yield SCHED_OP; // the task stops here and resumes here when scheduled again
   if (k.tr && k.now > t0) k.tr.leaf(`... back on cpu${k.cpu?.cpu ?? 0} after ${((k.now - t0) / 1000).toFixed(3)}us`, "被唤醒后重新获得 CPU");
+  k.tr?.exit();
   k.tr?.exit();
 }
 
@@ -398,7 +400,7 @@ export function try_to_wake_up(k: Kernel, p: TaskStruct, state: number, wake_fla
   if (p.on_rq) {
     // ttwu_remote: p set its state but has not reached schedule() yet: it just keeps running.
     p.state = TASK_RUNNING;
-    k.tr?.leaf("ttwu_remote(p): p->state = TASK_RUNNING", "still on its CPU: no enqueue");
+    k.tr?.leaf("ttwu_remote(p, wake_flags)", "still on its CPU: p->state = TASK_RUNNING, no enqueue", "ttwu_remote");
     k.tr?.exit();
     return 1;
   }
@@ -415,15 +417,17 @@ export function try_to_wake_up(k: Kernel, p: TaskStruct, state: number, wake_fla
     p.sleptAt = -1;
   }
   k.stats.wakeups++;
-  k.tr?.leaf(`ttwu_do_activate(rq=cpu${cpu}, p): activate_task; p->state = TASK_RUNNING`);
+  k.tr?.enter("ttwu_queue", `ttwu_queue(p, cpu=${cpu})`);
+  k.tr?.leaf("ttwu_do_activate(rq, p, wake_flags)", `rq=cpu${cpu}: activate_task; ttwu_do_wakeup: p->state = TASK_RUNNING`, "ttwu_do_activate");
   check_preempt_curr(k, rq, p);
+  k.tr?.exit();
   k.tr?.exit();
   return 1;
 }
 
 /** default_wake_function: the func of a wait entry whose private is a task. */
 export function default_wake_function(k: Kernel, curr: { private: unknown }, mode: number, wake_flags: number): number {
-  k.tr?.enter("default_wake_function", "default_wake_function(curr, mode, wake_flags, key)");
+  k.tr?.enter("default_wake_function", "default_wake_function(curr, mode, wake_flags, key)", undefined, "default_wake_function(|curr->func(");
   const r = try_to_wake_up(k, curr.private as TaskStruct, mode, wake_flags);
   k.tr?.exit();
   return r;

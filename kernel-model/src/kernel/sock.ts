@@ -14,7 +14,9 @@
 // Model vs kernel:
 // * No sk_lock.slock, RCU or barriers: one event at a time. lock_sock never sleeps (owners
 //   never contend in the scenarios; a contended lock_sock would wait on sk_lock.wq).
-// * Memory: sk_rmem_alloc counts skb truesize as the kernel does; no sk_forward_alloc.
+// * Memory: sk_rmem_alloc counts skb truesize as the kernel does; sk_forward_alloc starts at 0,
+//   is reserved in pages (sk_rmem_schedule, sk_forced_mem_schedule), charged by skb_set_owner_r
+//   (sk_mem_charge) and given back by sock_rfree (sk_mem_uncharge + sk_mem_reclaim_partial).
 
 import type { Kernel } from "./kernel";
 import type { Socket, SocketWq } from "./socket";
@@ -140,6 +142,10 @@ export interface Sock {
   sk_backlog: { rmem_alloc: number; len: number; queue: SkBuff[] };
   /** Packets dropped because a queue was full (sk_drops). */
   sk_drops: number;
+  /** Bytes of receive memory reserved but not yet charged (sk_forward_alloc): 0 on a new sock
+   *  (sock.c:1517), raised a page at a time by sk_rmem_schedule / sk_forced_mem_schedule,
+   *  lowered by sk_mem_charge, given back by sk_mem_uncharge when an skb is freed. */
+  sk_forward_alloc: number;
   sk_rcvbuf: number;
   sk_sndbuf: number;
   /** == sock->wq after sock_init_data / sock_graft; null for an accepted child until grafted. */
@@ -174,7 +180,7 @@ export function sk_zero(k: Kernel, prot: Proto): Sock {
   return {
     id: ++k.socksCreated, sk_family: 0, sk_state: TCP_CLOSE, sk_prot: prot, sk_prot_creator: prot, sk_refcnt: 0,
     sk_lock: { owned: 0, wq: null }, sk_receive_queue: [], sk_backlog: { rmem_alloc: 0, len: 0, queue: [] },
-    sk_drops: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
+    sk_drops: 0, sk_forward_alloc: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
     sk_rcvlowat: 0, sk_err: 0, sk_rcvtimeo: 0, sk_sndtimeo: 0, sk_socket: null, sk_flags: 0,
     sk_state_change: sock_def_wakeup, sk_data_ready: sock_def_readable, sk_write_space: sock_def_write_space,
     sk_error_report: sock_def_error_report, sk_backlog_rcv: null, inet_num: 0, inet_daddr: "", inet_dport: 0,
@@ -244,7 +250,7 @@ export function skwq_has_sleeper(wq: SocketWq | null): boolean {
 /** sock_def_readable: sk->sk_data_ready by default. Wakes one exclusive waiter and every
  *  non-exclusive one (wake_up_interruptible_sync_poll, nr_exclusive = 1). */
 export function sock_def_readable(k: Kernel, sk: Sock): void {
-  k.tr?.enter("sock_def_readable", "sk->sk_data_ready(sk) = sock_def_readable(sk)");
+  k.tr?.enter("sock_def_readable", "sk->sk_data_ready(sk) = sock_def_readable(sk)", undefined, "sk->sk_data_ready(|parent->sk_data_ready(");
   const wq = sk.sk_wq; // rcu_dereference(sk->sk_wq)
   if (skwq_has_sleeper(wq)) {
     k.tr?.leaf("skwq_has_sleeper(wq): true", "有进程（或 epoll 回调）在等待队列上");
@@ -274,6 +280,13 @@ export function sock_def_write_space(k: Kernel, sk: Sock): void {
   if (skwq_has_sleeper(sk.sk_wq)) wake_up_interruptible_sync_poll(k, sk.sk_wq!.wait, POLLOUT | POLLWRNORM | POLLWRBAND);
 }
 
+/** sk_backlog_rcv(sk, skb) (include/net/sock.h inline): sk->sk_backlog_rcv(sk, skb). */
+export function sk_backlog_rcv(k: Kernel, sk: Sock, skb: SkBuff): void {
+  k.tr?.enter("sk_backlog_rcv", "sk_backlog_rcv(sk, skb)");
+  sk.sk_backlog_rcv?.(k, sk, skb);
+  k.tr?.exit();
+}
+
 /** sock_owned_by_user(sk): a process holds the socket lock. */
 export function sock_owned_by_user(sk: Sock): boolean {
   return sk.sk_lock.owned !== 0;
@@ -293,7 +306,7 @@ export function release_sock(k: Kernel, sk: Sock): void {
     k.tr?.enter("__release_sock", "__release_sock(sk)");
     while (bl.queue.length > 0) {
       const skbs = bl.queue.splice(0);
-      for (const skb of skbs) sk.sk_backlog_rcv?.(k, sk, skb); // tcp_v4_do_rcv / __udp_queue_rcv_skb
+      for (const skb of skbs) sk_backlog_rcv(k, sk, skb); // tcp_v4_do_rcv / __udp_queue_rcv_skb
     }
     bl.len = 0;
     k.tr?.exit();
@@ -317,9 +330,35 @@ export function sk_add_backlog(sk: Sock, skb: SkBuff, limit: number): number {
   return 0;
 }
 
-/** skb_set_owner_r: charge skb->truesize to sk_rmem_alloc. */
+/** SK_MEM_QUANTUM (include/net/sock.h): PAGE_SIZE, the unit of sk_forward_alloc. */
+export const SK_MEM_QUANTUM = 4096;
+
+/** sk_forced_mem_schedule / __sk_mem_schedule: reserve whole pages for `size` bytes. */
+export function sk_forced_mem_schedule(sk: Sock, size: number): void {
+  sk.sk_forward_alloc += Math.ceil(size / SK_MEM_QUANTUM) * SK_MEM_QUANTUM; // sk_mem_pages(size)
+}
+
+/** sk_rmem_schedule(sk, skb, size): size fits in sk_forward_alloc, or pages are reserved for it
+ *  (false when sk_rmem_alloc would pass sk_rcvbuf: the model's memory limit). */
+export function sk_rmem_schedule(sk: Sock, size: number): boolean {
+  if (size <= sk.sk_forward_alloc) return true;
+  if (sk.sk_backlog.rmem_alloc + size > sk.sk_rcvbuf) return false;
+  sk_forced_mem_schedule(sk, size);
+  return true;
+}
+
+/** skb_set_owner_r: charge skb->truesize to sk_rmem_alloc, and sk_mem_charge it. */
 export function skb_set_owner_r(skb: SkBuff, sk: Sock): void {
   sk.sk_backlog.rmem_alloc += skb.truesize;
+  sk.sk_forward_alloc -= skb.truesize; // sk_mem_charge
+}
+
+/** sock_rfree, the destructor of a received skb: uncharge sk_rmem_alloc and sk_mem_uncharge;
+ *  then sk_mem_reclaim_partial gives back whole pages beyond the last one. */
+export function sock_rfree(sk: Sock, skb: SkBuff): void {
+  sk.sk_backlog.rmem_alloc -= skb.truesize;
+  sk.sk_forward_alloc += skb.truesize;
+  if (sk.sk_forward_alloc > SK_MEM_QUANTUM) sk.sk_forward_alloc -= Math.floor((sk.sk_forward_alloc - 1) / SK_MEM_QUANTUM) * SK_MEM_QUANTUM;
 }
 
 /** sk_eat_skb / skb_free: unlink from the receive queue and uncharge. */
@@ -327,7 +366,7 @@ export function sk_eat_skb(sk: Sock, skb: SkBuff): void {
   const q = sk.sk_receive_queue;
   if (q[0] === skb) q.shift();
   else q.splice(q.indexOf(skb), 1);
-  sk.sk_backlog.rmem_alloc -= skb.truesize;
+  sock_rfree(sk, skb);
 }
 
 /** sock_rcvtimeo(sk, noblock): 0 for a non-blocking call, else SO_RCVTIMEO. */
@@ -381,15 +420,19 @@ export function* sk_wait_data(k: Kernel, sk: Sock, timeo: { v: number }, last: S
     // tested, so a wakeup after the test makes the task RUNNING and schedule() returns at once.
     prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
     sk_wq_set_bit(sk, SOCKWQ_ASYNC_WAITDATA);
-    k.tr?.enter("", "sk_wait_event(sk, timeo, skb_peek_tail(&sk->sk_receive_queue) != last)", "include/net/sock.h (macro)");
+    k.tr?.enter("sk_wait_event", "sk_wait_event(sk, timeo, skb_peek_tail(&sk->sk_receive_queue) != skb)", "a macro");
     release_sock(k, sk); // runs the backlog: may call sk_data_ready and wake *this* task
     yield* burn(SK_WAIT_WINDOW, "sys");
     rc = cond();
     if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);
+    lock_sock(k, sk); // sock.h:906, inside the macro
+    rc = cond();
     k.tr?.exit();
   }
-  lock_sock(k, sk);
-  rc = cond();
+  if (k.bugs.lostWakeup) {
+    lock_sock(k, sk);
+    rc = cond();
+  }
   sk_wq_clear_bit(sk, SOCKWQ_ASYNC_WAITDATA);
   finish_wait(k, sk_sleep(sk), wait);
   k.tr?.exit();
@@ -412,9 +455,10 @@ export function sock_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
       k.tr?.leaf("sk_rmem_alloc >= sk_rcvbuf: -ENOMEM, sk_drops++");
       return -ENOMEM;
     }
+    sk_rmem_schedule(sk, skb.truesize);
     skb_set_owner_r(skb, sk);
     sk.sk_receive_queue.push(skb); // __skb_queue_tail
-    k.tr?.leaf("__skb_queue_tail(&sk->sk_receive_queue, skb)", "数据放到接收队列");
+    k.tr?.leaf("__skb_queue_tail(list, skb)", "数据放到接收队列 (list = &sk->sk_receive_queue)");
     if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_data_ready(k, sk);
     return 0;
   } finally {

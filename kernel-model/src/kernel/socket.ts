@@ -78,6 +78,25 @@ export interface SocketWq {
 export interface Msghdr {
   msg_flags: number;
   msg_iter: IovIter;
+  /** The sender's address (recvfrom with addr): filled by udp_recvmsg; null = not wanted. */
+  msg_name?: SockaddrIn | null;
+  /** Bytes of msg_name the protocol filled (inet_recvmsg: addr_len; 0 for TCP). */
+  msg_namelen?: number;
+}
+
+/** struct sockaddr_in (include/uapi/linux/in.h); sizeof = 16. */
+export interface SockaddrIn {
+  sin_family: number;
+  sin_port: number;
+  sin_addr: string;
+}
+export const SIZEOF_SOCKADDR_IN = 16;
+
+/** recvfrom's `addr` and `addrlen` arguments: addrlen is the buffer size going in and the
+ *  address length coming out (move_addr_to_user); addr stays null if nothing was copied. */
+export interface RecvfromAddr {
+  addr: SockaddrIn | null;
+  addrlen: number;
 }
 
 /** struct proto_ops (include/linux/net.h): the BSD-socket-layer operations of a family/type. */
@@ -126,7 +145,11 @@ export function sock_register(k: Kernel, ops: NetProtoFamily): void {
 /** sock_alloc: a new struct socket (in sockfs, with its inode). Book erratum: a socket, not a sock. */
 export function sock_alloc(k: Kernel): Socket {
   k.tr?.enter("sock_alloc", "sock = sock_alloc()", "创建socket对象");
-  k.tr?.leaf("sock_alloc_inode(sb): socket_alloc = {socket, vfs_inode}; wq = kmalloc(socket_wq); init_waitqueue_head(&wq->wait)", undefined, "sock_alloc_inode");
+  k.tr?.enter("new_inode_pseudo", "inode = new_inode_pseudo(sock_mnt->mnt_sb)");
+  k.tr?.enter("alloc_inode", "inode = alloc_inode(sb)");
+  k.tr?.leaf("sb->s_op->alloc_inode(sb) = sock_alloc_inode(sb)", "socket_alloc = {socket, vfs_inode}; wq = kmalloc(socket_wq); init_waitqueue_head(&wq->wait)", "sock_alloc_inode");
+  k.tr?.exit();
+  k.tr?.exit();
   const sock: Socket = {
     state: SS_UNCONNECTED, type: 0, flags: 0,
     wq: { wait: init_waitqueue_head(`sock${k.socketsCreated + 1}->wq->wait`), fasync_list: null, flags: 0 },
@@ -259,8 +282,9 @@ export function sock_read_iter(k: Kernel, iocb: Kiocb, to: IovIter): KGen<number
 }
 
 /** sock_recvmsg -> sock_recvmsg_nosec -> sock->ops->recvmsg. */
-export function sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number): KGen<number> {
-  k.tr?.enter("sock_recvmsg", "sock_recvmsg(sock, &msg, iov_iter_count(to), msg.msg_flags)");
+export function sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number,
+  text = "sock_recvmsg(sock, &msg, iov_iter_count(to), msg.msg_flags)"): KGen<number> {
+  k.tr?.enter("sock_recvmsg", text);
   k.tr?.enter("sock_recvmsg_nosec", "sock_recvmsg_nosec(sock, msg, size, flags)");
   k.tr?.enter("", "sock->ops->recvmsg(sock, msg, size, flags)", `这里即是${sock.ops?.recvmsg ? "inet_recvmsg" : "NULL"}`);
   if (!sock.ops?.recvmsg) return returnNow(k, -EINVAL, 3);
@@ -278,7 +302,7 @@ export function sock_poll(k: Kernel, file: File, pt: PollTable | null): number {
 
 /** sock_close: f_op->release of a socket file (the last fput). */
 export function sock_close(k: Kernel, file: File): void {
-  k.tr?.enter("sock_close", "sock_close(inode, filp)");
+  k.tr?.enter("sock_close", "file->f_op->release(inode, file) = sock_close(inode, filp)", undefined, "file->f_op->release(");
   sock_release(k, file.private_data as Socket);
   k.tr?.exit();
 }
@@ -338,15 +362,41 @@ export function* SYSC_accept4(k: Kernel, fd: number, flags: number): KGen<number
   }
 }
 
-/** SYSCALL_DEFINE6(recvfrom, ...); recv(fd, buf, len, flags) is recvfrom with no address. */
-export function SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter, name = "SYSC_recvfrom"): KGen<number> {
-  k.tr?.enter(name, `${name}(fd = ${fd}, ubuf, size = ${size}, flags = 0x${flags.toString(16)}, NULL, NULL)`);
-  iter.count = size; // import_single_range
-  const sock = sockfd_lookup_light(k, fd);
-  if (typeof sock === "number") return returnNow(k, sock);
-  const msg: Msghdr = { msg_flags: 0, msg_iter: iter };
-  if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
-  return tailCall(k, sock_recvmsg(k, sock, msg, size, flags)); // a tail call (sched.ts)
+/** move_addr_to_user(kaddr, klen, uaddr, ulen): copy min(*ulen, klen) bytes of the address,
+ *  then *ulen = klen (the true length); -EINVAL for a negative *ulen. */
+export function move_addr_to_user(k: Kernel, kaddr: SockaddrIn, klen: number, u: RecvfromAddr): number {
+  k.tr?.leaf("err2 = move_addr_to_user(&address, msg.msg_namelen, addr, addr_len)", `klen = ${klen}`, "move_addr_to_user");
+  let len = u.addrlen; // get_user(len, ulen)
+  if (len > klen) len = klen;
+  if (len < 0) return -EINVAL;
+  if (len) u.addr = { ...kaddr }; // copy_to_user(uaddr, kaddr, len): the model copies the struct whole
+  u.addrlen = klen; // __put_user(klen, ulen)
+  return 0;
+}
+
+/** SYSCALL_DEFINE6(recvfrom, ...). x86-64 has no recv syscall (syscall_64.tbl): glibc's
+ *  recv(fd, buf, len, flags) is recvfrom(fd, buf, len, flags, NULL, NULL). */
+export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter, uaddr: RecvfromAddr | null = null): KGen<number> {
+  k.tr?.enter("SYSC_recvfrom", `SYSC_recvfrom(fd = ${fd}, ubuf, size = ${size}, flags = 0x${flags.toString(16)}, ${uaddr ? "addr, addr_len" : "addr = NULL, addr_len = NULL"})`);
+  try {
+    k.tr?.leaf("err = import_single_range(READ, ubuf, size, &iov, &msg.msg_iter)", undefined, "import_single_range");
+    iter.count = size;
+    k.tr?.leaf("sock = sockfd_lookup_light(fd, &err, &fput_needed)", undefined, "sockfd_lookup_light");
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    // msg.msg_name = addr ? (struct sockaddr *)&address : NULL; msg.msg_namelen = 0
+    const address: SockaddrIn = { sin_family: 0, sin_port: 0, sin_addr: "" };
+    const msg: Msghdr = { msg_flags: 0, msg_iter: iter, msg_name: uaddr ? address : null, msg_namelen: 0 };
+    if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
+    let err = yield* sock_recvmsg(k, sock, msg, size, flags, "sock_recvmsg(sock, &msg, iov_iter_count(&msg.msg_iter), flags)");
+    if (err >= 0 && uaddr) {
+      const err2 = move_addr_to_user(k, address, msg.msg_namelen ?? 0, uaddr);
+      if (err2 < 0) err = err2;
+    }
+    return err;
+  } finally {
+    k.tr?.exit();
+  }
 }
 
 // include/uapi/asm-generic/socket.h

@@ -8,14 +8,19 @@
 // * irq_exit(k, rq) (generator, hard-IRQ context): if not already in a softirq and something is
 //   pending, invoke_softirq -> __do_softirq right there, on the interrupted task's time.
 // * __do_softirq: runs the pending handlers; restarts while new bits appear, at most
-//   MAX_SOFTIRQ_RESTART (10) times and MAX_SOFTIRQ_TIME (2 ms), and not if need_resched;
-//   then leaves the rest to ksoftirqd/N (wakeup_softirqd), a real task that competes for the CPU.
+//   MAX_SOFTIRQ_RESTART (10) passes, while jiffies is before end = jiffies + MAX_SOFTIRQ_TIME
+//   (msecs_to_jiffies(2) = 1 jiffy at HZ=250: until the next tick, 0-4 ms away), and not if
+//   need_resched; then leaves the rest to ksoftirqd/N (wakeup_softirqd), a real task that
+//   competes for the CPU.
 //
 // Model vs kernel: the book says softirqs are "handled by ksoftirqd"; in 4.6 they normally run
-// in irq_exit and ksoftirqd only takes over past the limits above (reference §0.2 item 4).
-// No threadirqs, no softirqs raised outside interrupt context except from ksoftirqd itself.
+// in irq_exit and ksoftirqd only takes over past the limits above (reference §0.2 item 4); in
+// 4.6 ksoftirqd also runs softirqs raised outside interrupt context (raise_softirq_irqoff wakes
+// it when !in_interrupt()), which the model never does: it raises NET_RX only from the IRQ.
+// No threadirqs.
 
 import type { Kernel } from "./kernel";
+import { JIFFY_NS } from "./dev";
 import {
   burn, payCharges, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preemptPoint, type KGen, type Rq, type TaskStruct,
 } from "./sched";
@@ -27,7 +32,8 @@ export const NET_TX_SOFTIRQ = 2;
 export const NET_RX_SOFTIRQ = 3;
 export const SOFTIRQ_NAMES = ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "BLOCK_IOPOLL", "TASKLET", "SCHED", "HRTIMER", "RCU"];
 /** kernel/softirq.c */
-export const MAX_SOFTIRQ_TIME = 2_000_000; // 2 ms (msecs_to_jiffies(2))
+/** MAX_SOFTIRQ_TIME = msecs_to_jiffies(2), in jiffies: 1 at HZ=250 (jiffies round up). */
+export const MAX_SOFTIRQ_TIME = Math.ceil(2_000_000 / (1_000_000_000 / 250)); // 250 = HZ (dev.ts; not imported: a cycle at load time)
 export const MAX_SOFTIRQ_RESTART = 10;
 
 export type SoftirqAction = (k: Kernel, rq: Rq) => KGen<void>;
@@ -57,7 +63,7 @@ export function* irq_exit(k: Kernel, rq: Rq): KGen<void> {
 /** __do_softirq(): the restart loop and its limits. */
 export function* __do_softirq(k: Kernel, rq: Rq): KGen<void> {
   k.tr?.enter("__do_softirq", "__do_softirq()");
-  const end = k.now + MAX_SOFTIRQ_TIME;
+  const end = (Math.floor(k.now / JIFFY_NS) + MAX_SOFTIRQ_TIME) * JIFFY_NS; // jiffies + MAX_SOFTIRQ_TIME
   let max_restart = MAX_SOFTIRQ_RESTART;
   const frame = rq.irqs[rq.irqs.length - 1];
   const savedMode = frame?.mode;
@@ -94,7 +100,7 @@ export function* __do_softirq(k: Kernel, rq: Rq): KGen<void> {
 
 /** wakeup_softirqd(): wake this CPU's ksoftirqd unless it is already running. */
 export function wakeup_softirqd(k: Kernel, rq: Rq): void {
-  k.tr?.leaf(`wakeup_softirqd(): wake_up_process(ksoftirqd/${rq.cpu})`, "past 10 restarts, 2 ms or need_resched", "wakeup_softirqd");
+  k.tr?.leaf(`wakeup_softirqd(): wake_up_process(ksoftirqd/${rq.cpu})`, "past 10 passes, the next jiffy (MAX_SOFTIRQ_TIME), or need_resched", "wakeup_softirqd");
   k.stats.ksoftirqdWakeups++;
   // MODEL: ksoftirqd/N is created the first time it is needed (Linux starts it at boot, asleep).
   if (!rq.ksoftirqd) rq.ksoftirqd = spawnKsoftirqd(k, rq);

@@ -17,7 +17,7 @@ import type { Kernel } from "./kernel";
 import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_fcntl, type IovIter } from "./fs";
 import type { SkBuff } from "./sock";
-import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, type RecvfromAddr, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
 import { SYSC_pause } from "./signal";
 import { EINTR, ERESTARTSYS, errnoName } from "./errno";
 import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
@@ -29,9 +29,11 @@ export interface Sys {
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
   read(fd: number, count: number): KGen<number>;
-  /** recv(fd, buf, len, flags) (sys_recv -> sys_recvfrom). */
+  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). */
   recv(fd: number, len: number, flags?: number): KGen<number>;
-  recvfrom(fd: number, len: number, flags?: number): KGen<number>;
+  /** recvfrom(fd, buf, len, flags, addr, addrlen): with `from`, the sender's address is
+   *  copied to from.addr and its length to from.addrlen (move_addr_to_user). */
+  recvfrom(fd: number, len: number, flags?: number, from?: RecvfromAddr | null): KGen<number>;
   bind(fd: number, port: number): KGen<number>;
   listen(fd: number, backlog: number): KGen<number>;
   accept(fd: number): KGen<number>;
@@ -116,11 +118,12 @@ class SysCalls implements Sys {
   }
   recv(fd: number, len: number, flags = 0): KGen<number> {
     const iter: IovIter = { count: len, consumed: [] };
-    return syscall(this.k, this.task, this.k.tr ? `recv(${fd}, buf, ${len}, ${flags})` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter, "SYSC_recv"), iter);
+    return syscall(this.k, this.task, this.k.tr ? `recv(${fd}, buf, ${len}, ${flags})` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter), iter);
   }
-  recvfrom(fd: number, len: number, flags = 0): KGen<number> {
+  recvfrom(fd: number, len: number, flags = 0, from: RecvfromAddr | null = null): KGen<number> {
     const iter: IovIter = { count: len, consumed: [] };
-    return syscall(this.k, this.task, this.k.tr ? `recvfrom(${fd}, buf, ${len}, ${flags}, NULL, NULL)` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter), iter);
+    return syscall(this.k, this.task, this.k.tr ? `recvfrom(${fd}, buf, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})` : "",
+      () => SYSC_recvfrom(this.k, fd, len, flags, iter, from), iter);
   }
   bind(fd: number, port: number): KGen<number> {
     const k = this.k;

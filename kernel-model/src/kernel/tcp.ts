@@ -13,13 +13,14 @@
 // Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
 // data or MSG_PEEK; ACKs and window updates are not sent (no tcp_cleanup_rbuf).
 
+import { skb_copy_datagram_msg } from "./datagram";
 import type { Kernel } from "./kernel";
 import { burn, type KGen, type TaskStruct } from "./sched";
 import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
-  sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
+  sk_backlog_rcv, sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
   sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
-  TCP_SYN_SENT, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
+  TCP_SYN_SENT, TCP_SYN_RECV, POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
   type Proto, type SkBuff, type Sock,
 } from "./sock";
 import { inet_release, inet_recvmsg, inet_bind, inet_listen, inet_accept } from "./af_inet";
@@ -58,7 +59,8 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   sk.sk_state = TCP_CLOSE;
   sk.sk_sndbuf = k.sysctl.tcp_wmem_default;
   sk.sk_rcvbuf = k.sysctl.tcp_rmem_default;
-  k.tr?.leaf(`sk->sk_sndbuf = sysctl_tcp_wmem[1] (${sk.sk_sndbuf}); sk->sk_rcvbuf = sysctl_tcp_rmem[1] (${sk.sk_rcvbuf})`);
+  k.tr?.leaf("sk->sk_sndbuf = sysctl_tcp_wmem[1];", `${sk.sk_sndbuf}`);
+  k.tr?.leaf("sk->sk_rcvbuf = sysctl_tcp_rmem[1];", `${sk.sk_rcvbuf}`);
   k.tr?.exit();
   k.tr?.exit();
   return 0;
@@ -84,7 +86,7 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
 function tcp_prequeue_process(k: Kernel, sk: Sock): void {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_prequeue_process", "tcp_prequeue_process(sk)", "TCP 协议处理在进程上下文完成");
-  for (const skb of tp.ucopy.prequeue.splice(0)) sk.sk_backlog_rcv?.(k, sk, skb); // local_bh_disable()
+  for (const skb of tp.ucopy.prequeue.splice(0)) sk_backlog_rcv(k, sk, skb); // local_bh_disable()
   tp.ucopy.memory = 0;
   k.tr?.exit();
 }
@@ -105,34 +107,49 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
   const target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
   let user_recv: TaskStruct | null = null;
   const me = k.current;
+  // seq = &tp->copied_seq, or with MSG_PEEK &peek_seq: a peek reads without consuming
+  const peek = (flags & MSG_PEEK) !== 0;
+  let peek_seq = tp.copied_seq;
+  const getSeq = () => (peek ? peek_seq : tp.copied_seq);
+  const addSeq = (n: number) => {
+    if (peek) peek_seq += n;
+    else tp.copied_seq += n;
+  };
   do {
     const last = sk.sk_receive_queue[sk.sk_receive_queue.length - 1];
-    // skb_queue_walk(&sk->sk_receive_queue, skb)
-    const skb = sk.sk_receive_queue[0];
+    // skb_queue_walk(&sk->sk_receive_queue, skb): the first skb that holds *seq (or a FIN)
+    let skb: SkBuff | undefined;
+    let offset = 0;
+    for (const s of sk.sk_receive_queue) {
+      offset = getSeq() - s.seq;
+      if (offset < s.len || s.fin) {
+        skb = s;
+        break;
+      }
+    }
     if (skb) {
-      const offset = tp.copied_seq - skb.seq;
       if (offset < skb.len) {
         // found_ok_skb
         const used = Math.min(skb.len - offset, len);
         if (!(flags & MSG_TRUNC)) {
-          k.tr?.leaf(`skb_copy_datagram_msg(skb, offset, msg, ${used})`, "拷贝到用户空间", "skb_copy_datagram_iter");
+          if (k.tr) skb_copy_datagram_msg(k, `skb, offset, msg, used = ${used}`, peek ? "拷贝到用户空间 (MSG_PEEK: *seq = peek_seq)" : "拷贝到用户空间");
           yield* burn(used * k.costs.copyPerByte, "sys");
         }
-        tp.copied_seq += used;
+        addSeq(used);
         copied += used;
         len -= used;
         if (offset + used < skb.len) continue;
         if (skb.fin) {
-          tp.copied_seq++; // found_fin_ok
-          eat(sk, skb, msg);
+          addSeq(1); // found_fin_ok
+          if (!peek) eat(sk, skb, msg);
           break;
         }
-        eat(sk, skb, msg);
+        if (!peek) eat(sk, skb, msg);
         continue;
       }
       if (skb.fin) {
-        tp.copied_seq++; // found_fin_ok
-        eat(sk, skb, msg);
+        addSeq(1); // found_fin_ok
+        if (!peek) eat(sk, skb, msg);
         break;
       }
     }
@@ -166,7 +183,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
         user_recv = me;
         tp.ucopy.task = me;
         tp.ucopy.msg = msg;
-        k.tr?.leaf("tp->ucopy.task = user_recv = current", "4.6 prequeue: 软中断将把数据包交给本进程处理");
+        k.tr?.leaf("user_recv = current; tp->ucopy.task = user_recv;", "4.6 prequeue: 软中断将把数据包交给本进程处理");
       }
       tp.ucopy.len = len;
       if (tp.ucopy.prequeue.length > 0) doPrequeue = true;
@@ -209,7 +226,9 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     tp.ucopy.len = 0;
     tp.ucopy.msg = null;
   }
-  release_sock(k, sk); // tcp_cleanup_rbuf would send a window update: ACKs are not modelled
+  // tcp_cleanup_rbuf would send a window update: ACKs are not modelled, the call is traced
+  k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "ACK / window update (not modelled)", "tcp_cleanup_rbuf");
+  release_sock(k, sk);
   k.tr?.exit();
   return copied;
 }
@@ -233,10 +252,14 @@ export function tcp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | 
   } else {
     if (sk.sk_shutdown === SHUTDOWN_MASK || state === TCP_CLOSE) mask |= POLLHUP;
     if (sk.sk_shutdown & RCV_SHUTDOWN) mask |= POLLIN | POLLRDNORM | POLLRDHUP;
-    if (state !== TCP_SYN_SENT && state !== TCP_CLOSE) {
+    // tcp.c:504: every state but SYN_SENT and SYN_RECV (no fastopen here), TCP_CLOSE included
+    if (state !== TCP_SYN_SENT && state !== TCP_SYN_RECV) {
       const target = sock_rcvlowat(sk, 0, 0x7fffffff);
       if (tp.rcv_nxt - tp.copied_seq >= target) mask |= POLLIN | POLLRDNORM;
-      if (!(sk.sk_shutdown & SEND_SHUTDOWN)) mask |= POLLOUT | POLLWRNORM; // the model never fills sk_sndbuf
+      if (!(sk.sk_shutdown & SEND_SHUTDOWN)) {
+        const sk_stream_is_writeable = true; // the model never fills sk_sndbuf
+        if (sk_stream_is_writeable) mask |= POLLOUT | POLLWRNORM;
+      } else mask |= POLLOUT | POLLWRNORM; // a write would not block: it fails with EPIPE
     }
     if (sk.sk_err) mask |= POLLERR;
   }

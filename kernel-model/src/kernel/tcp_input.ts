@@ -6,8 +6,11 @@
 // * tcp_rcv_established(sk, skb): the fast path (in-order data, nothing out of order): when the
 //   segment is processed in the reader's own context (prequeue or backlog, tp->ucopy.task ==
 //   current, socket owned), the data is copied straight into the reader's buffer
-//   (tcp_copy_to_iovec); otherwise tcp_queue_rcv. Then sk->sk_data_ready(sk) either way.
-//   Slow path (FIN, out of order): tcp_data_queue.
+//   (tcp_copy_to_iovec); otherwise, if skb->truesize fits in sk_forward_alloc (5392),
+//   tcp_queue_rcv; then sk->sk_data_ready(sk). When it does not fit (a new socket starts at
+//   0), and on the slow path (FIN, out of order), step5: tcp_ack -> tcp_data_queue, which
+//   reserves memory (sk_forced_mem_schedule for an empty queue, else tcp_try_rmem_schedule),
+//   calls tcp_queue_rcv(sk, skb, 0, ...) and sk_data_ready.
 // * tcp_data_queue: in order -> queue (or drop when sk_rmem_alloc passes sk_rcvbuf), FIN ->
 //   tcp_fin, drain the out-of-order queue; out of order -> out_of_order_queue.
 // * tcp_fin: RCV_SHUTDOWN, SOCK_DONE, ESTABLISHED -> CLOSE_WAIT, sk_state_change (wake all).
@@ -18,7 +21,7 @@
 
 import type { Kernel } from "./kernel";
 import {
-  skb_set_owner_r, sock_owned_by_user, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
+  sk_forced_mem_schedule, sk_rmem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN,
   type SkBuff, type Sock,
 } from "./sock";
 import { charge } from "./sched";
@@ -42,21 +45,40 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
       tp.ucopy.msg?.msg_iter.consumed.push(skb);
       eaten = true;
     }
-    if (!eaten) tcp_queue_rcv(k, sk, skb);
+    if (!eaten) {
+      if (skb.truesize > sk.sk_forward_alloc) {
+        // tcp_input.c:5392: no receive memory reserved yet (a new socket's sk_forward_alloc is 0)
+        k.tr?.leaf(`if ((int)skb->truesize > sk->sk_forward_alloc) goto step5;`, `${skb.truesize} > ${sk.sk_forward_alloc}: the slow path`,
+          "", "(int)skb->truesize>sk->sk_forward_alloc");
+        step5(k, sk, skb);
+        k.tr?.exit();
+        return;
+      }
+      tcp_queue_rcv(k, sk, skb, "tcp_queue_rcv(sk, skb, tcp_header_len, &fragstolen)");
+    }
     sk.sk_data_ready(k, sk);
   } else {
-    k.tr?.leaf("slow path: tcp_validate_incoming(); tcp_ack(); tcp_data_queue(sk, skb)");
-    tcp_data_queue(k, sk, skb);
+    k.tr?.leaf("tcp_validate_incoming(sk, skb, th, 1)", "slow path (FIN, out of order, no data)", "tcp_validate_incoming");
+    step5(k, sk, skb);
   }
   k.tr?.exit();
 }
 
-/** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc, advance rcv_nxt. */
-export function tcp_queue_rcv(k: Kernel, sk: Sock, skb: SkBuff): void {
-  k.tr?.leaf("tcp_queue_rcv(sk, skb, tcp_header_len, &fragstolen): __skb_queue_tail(&sk->sk_receive_queue, skb)", "数据放到 socket 接收队列", "tcp_queue_rcv");
+/** step5 of tcp_rcv_established: tcp_ack, then tcp_data_queue (step 7, the segment text). */
+function step5(k: Kernel, sk: Sock, skb: SkBuff): void {
+  k.tr?.leaf("tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)", "ACK processing (nothing sent: no transmit side)", "tcp_ack");
+  tcp_data_queue(k, sk, skb);
+}
+
+/** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc (sk_mem_charge), advance rcv_nxt. */
+export function tcp_queue_rcv(k: Kernel, sk: Sock, skb: SkBuff, text = "tcp_queue_rcv(sk, skb, 0, &fragstolen)"): void {
+  k.tr?.enter("tcp_queue_rcv", text, "数据放到 socket 接收队列");
+  k.tr?.leaf("__skb_queue_tail(&sk->sk_receive_queue, skb)");
   sk.sk_receive_queue.push(skb);
+  k.tr?.leaf("skb_set_owner_r(skb, sk)", `sk_mem_charge: sk_forward_alloc -= ${skb.truesize}`);
   skb_set_owner_r(skb, sk);
   tcp_sk(sk).rcv_nxt = skb.end_seq; // tcp_rcv_nxt_update
+  k.tr?.exit();
 }
 
 /** tcp_data_queue: the slow path's data handling. */
@@ -66,9 +88,15 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
   if (skb.end_seq === skb.seq) {
     // nothing in sequence space (a pure ACK): no data, no wakeup
   } else if (skb.seq === tp.rcv_nxt) {
-    if (skb.len > 0 && sk.sk_backlog.rmem_alloc + skb.truesize > sk.sk_rcvbuf) {
+    const empty = sk.sk_receive_queue.length === 0;
+    if (skb.len > 0 && empty) {
+      // tcp_input.c:4629: an empty queue always gets its first skb's memory
+      k.tr?.leaf("sk_forced_mem_schedule(sk, skb->truesize)", `sk_forward_alloc += ${Math.ceil(skb.truesize / SK_MEM_QUANTUM) * SK_MEM_QUANTUM} (whole pages)`);
+      sk_forced_mem_schedule(sk, skb.truesize);
+    }
+    if (skb.len > 0 && !empty && !sk_rmem_schedule(sk, skb.truesize)) {
       // tcp_try_rmem_schedule failed even after pruning: drop (TCPRcvQDrop)
-      k.tr?.leaf("tcp_try_rmem_schedule() failed: drop (TCPRcvQDrop)", "sk_rmem_alloc over sk_rcvbuf");
+      k.tr?.leaf("tcp_try_rmem_schedule(sk, skb, skb->truesize)", "failed: sk_rmem_alloc over sk_rcvbuf: drop (TCPRcvQDrop)", "tcp_try_rmem_schedule");
       sk.sk_drops++;
       k.stats.socketDrops++;
       skb.onDrop?.(k, skb, "rcvbuf");

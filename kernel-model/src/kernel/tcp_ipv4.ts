@@ -6,9 +6,13 @@
 // * tcp_v4_rcv(skb) [softirq], in 4.6.2's order:
 //   1. socket owned by a process (between lock_sock and release_sock) -> sk_add_backlog
 //      (limit sk_rcvbuf + sk_sndbuf; over it the segment is dropped and counted);
-//   2. else tcp_prequeue: a reader sleeps in tcp_recvmsg and tcp_low_latency = 0 -> queue on
-//      tp->ucopy.prequeue, wake the reader on the first segment; TCP work moves to the reader;
-//   3. else tcp_v4_do_rcv -> tcp_rcv_established -> tcp_queue_rcv -> sk_data_ready.
+//   2. else tcp_prequeue, always called (tcp_ipv4.c:1657): with a reader in tcp_recvmsg and
+//      tcp_low_latency = 0 it queues on tp->ucopy.prequeue and wakes the reader on the first
+//      segment (TCP work moves to the reader); otherwise it returns false at once (1491);
+//   3. then tcp_v4_do_rcv -> tcp_rcv_established: the fast path (tcp_queue_rcv) only when
+//      skb->truesize fits in sk_forward_alloc, else step5 -> tcp_ack -> tcp_data_queue ->
+//      tcp_queue_rcv (a new connection's first segment: sk_forward_alloc is 0); then
+//      sk_data_ready.
 // * The handshake: SYN on a listener -> tcp_conn_request (a request sock, SYN-ACK to the peer);
 //   the ACK -> tcp_check_req -> tcp_v4_syn_recv_sock (child cloned from the listener, inherits
 //   sk_data_ready) -> accept queue -> tcp_child_process -> listener's sk_data_ready.
@@ -19,7 +23,7 @@
 import type { Kernel } from "./kernel";
 import { charge } from "./sched";
 import {
-  sk_add_backlog, sock_owned_by_user, sk_sleep, SOCK_DEAD, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
+  sk_add_backlog, sk_backlog_rcv, sock_owned_by_user, sk_sleep, SOCK_DEAD, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
   type SkBuff, type Sock,
 } from "./sock";
 import { wake_up_interruptible_sync_poll } from "./wait";
@@ -50,7 +54,7 @@ export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
       return 0;
     }
     const sk = found;
-    k.tr?.leaf(`sk = __inet_lookup_skb(&tcp_hashinfo, skb, ...)`, `sk_state = ${sk.sk_state === TCP_LISTEN ? "TCP_LISTEN" : sk.sk_state}`);
+    k.tr?.leaf("sk = __inet_lookup_skb(&tcp_hashinfo, skb, __tcp_hdrlen(th), th->source, th->dest)", `sk_state = ${sk.sk_state === TCP_LISTEN ? "TCP_LISTEN" : sk.sk_state}`);
     if (sk.sk_state === TCP_LISTEN) return tcp_v4_do_rcv(k, sk, skb);
     // bh_lock_sock_nested(sk)
     if (!sock_owned_by_user(sk)) {
@@ -61,7 +65,7 @@ export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
       k.stats.socketDrops++;
       skb.onDrop?.(k, skb, "backlog");
     } else {
-      k.tr?.leaf("sock_owned_by_user(sk): sk_add_backlog(sk, skb, sk->sk_rcvbuf + sk->sk_sndbuf)", "进程正持有锁: 放入 backlog, release_sock 时处理");
+      k.tr?.leaf("sk_add_backlog(sk, skb, sk->sk_rcvbuf + sk->sk_sndbuf)", "sock_owned_by_user(sk): 进程正持有锁: 放入 backlog, release_sock 时处理", "sk_add_backlog");
     }
     return 0;
   } finally {
@@ -72,15 +76,20 @@ export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
 /** tcp_prequeue(sk, skb) (4.6; removed in 4.14): hand the segment to a sleeping reader. */
 export function tcp_prequeue(k: Kernel, sk: Sock, skb: SkBuff): boolean {
   const tp = tcp_sk(sk);
-  if (k.sysctl.tcp_low_latency || !tp.ucopy.task) return false;
-  if (skb.len === 0 && tp.ucopy.prequeue.length === 0) return false; // no payload (pure ACK, bare FIN)
+  // tcp_v4_rcv always calls it (tcp_ipv4.c:1657); it declines at once without a reader in tcp_recvmsg
+  if (k.sysctl.tcp_low_latency || !tp.ucopy.task || (skb.len === 0 && tp.ucopy.prequeue.length === 0)) {
+    k.tr?.enter("tcp_prequeue", "tcp_prequeue(sk, skb) = false",
+      k.sysctl.tcp_low_latency ? "sysctl_tcp_low_latency: return false" : !tp.ucopy.task ? "!tp->ucopy.task (no reader in tcp_recvmsg): return false" : "no payload: return false");
+    k.tr?.exit();
+    return false;
+  }
   k.tr?.enter("tcp_prequeue", "tcp_prequeue(sk, skb)", "4.6: 有进程在 tcp_recvmsg 中等待: 放入 prequeue");
   tp.ucopy.prequeue.push(skb); // __skb_queue_tail(&tp->ucopy.prequeue, skb)
   tp.ucopy.memory += skb.truesize;
   if (tp.ucopy.memory > sk.sk_rcvbuf) {
     // too much waiting for the reader: process it here, in softirq
     k.tr?.leaf("ucopy.memory > sk_rcvbuf: flush the prequeue in softirq");
-    for (const s of tp.ucopy.prequeue.splice(0)) sk.sk_backlog_rcv?.(k, sk, s);
+    for (const s of tp.ucopy.prequeue.splice(0)) sk_backlog_rcv(k, sk, s);
     tp.ucopy.memory = 0;
   } else if (tp.ucopy.prequeue.length === 1) {
     wake_up_interruptible_sync_poll(k, sk_sleep(sk), POLLIN | POLLRDNORM | POLLRDBAND);
@@ -91,7 +100,7 @@ export function tcp_prequeue(k: Kernel, sk: Sock, skb: SkBuff): boolean {
 
 /** tcp_v4_do_rcv: tcp_prot.backlog_rcv. Softirq, or process context (backlog, prequeue). */
 export function tcp_v4_do_rcv(k: Kernel, sk: Sock, skb: SkBuff): number {
-  k.tr?.enter("tcp_v4_do_rcv", "tcp_v4_do_rcv(sk, skb)");
+  k.tr?.enter("tcp_v4_do_rcv", "tcp_v4_do_rcv(sk, skb)", undefined, "tcp_v4_do_rcv(|sk->sk_backlog_rcv(");
   charge(k, k.costs.tcpSegment);
   if (sk.sk_state === TCP_ESTABLISHED) tcp_rcv_established(k, sk, skb);
   else tcp_rcv_state_process(k, sk, skb);
@@ -109,13 +118,18 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
   } else {
     const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.synPeer ?? null };
     k.hash.ehash.set(ehashKey(k.hash, skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
-    k.tr?.leaf("inet_reqsk_alloc(); inet_csk_reqsk_queue_hash_add(); af_ops->send_synack()", "半连接: request_sock (TCP_NEW_SYN_RECV), SYN-ACK 发出");
+    k.tr?.enter("tcp_conn_request", "tcp_conn_request(&tcp_request_sock_ops, &tcp_request_sock_ipv4_ops, sk, skb)");
+    k.tr?.leaf("req = inet_reqsk_alloc(rsk_ops, sk, !want_cookie)", "半连接: request_sock (TCP_NEW_SYN_RECV)");
+    k.tr?.leaf("inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)");
+    k.tr?.leaf("af_ops->send_synack(sk, dst, &fl, req, &foc, false)", "SYN-ACK 发出");
+    k.tr?.exit();
     req.peer?.onSynAck(k.now);
   }
   k.tr?.exit();
 }
 
-/** tcp_check_req -> tcp_v4_syn_recv_sock -> child; tcp_child_process wakes the listener. */
+/** tcp_v4_rcv's TCP_NEW_SYN_RECV case: tcp_check_req -> tcp_v4_syn_recv_sock -> child, then
+ *  tcp_child_process (called by tcp_v4_rcv, after tcp_check_req) wakes the listener. */
 function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: number): void {
   k.tr?.enter("tcp_check_req", "tcp_check_req(sk, skb, req, false)", "third packet of the handshake");
   const listener = req.rsk_listener as TcpSock;
@@ -128,21 +142,25 @@ function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: number): v
   const child = tcp_v4_syn_recv_sock(k, listener, req);
   k.hash.ehash.set(key, child); // inet_ehash_nolisten
   listener.icsk_accept_queue.push(child); // inet_csk_reqsk_queue_add
-  k.tr?.leaf("inet_csk_complete_hashdance(): inet_csk_reqsk_queue_add(sk, req, child)", "全连接队列 (accept queue)");
-  // tcp_child_process: the child moves to ESTABLISHED; the listener's reader is woken
-  k.tr?.enter("tcp_child_process", "tcp_child_process(parent, child, skb)");
-  child.sk_state = TCP_ESTABLISHED;
-  k.tr?.leaf("tcp_rcv_state_process(child, skb): TCP_SYN_RECV -> TCP_ESTABLISHED");
-  listener.sk_data_ready(k, listener);
+  k.tr?.leaf("inet_csk_complete_hashdance(sk, child, req, own_req)", "inet_csk_reqsk_queue_add: 全连接队列 (accept queue)");
   k.tr?.exit();
+  // tcp_child_process: the child moves to ESTABLISHED; the listener's reader is woken
+  k.tr?.enter("tcp_child_process", "tcp_child_process(sk, nsk, skb)");
+  child.sk_state = TCP_ESTABLISHED;
+  k.tr?.leaf("tcp_rcv_state_process(child, skb)", "TCP_SYN_RECV -> TCP_ESTABLISHED");
+  listener.sk_data_ready(k, listener);
   k.tr?.exit();
   void skb;
 }
 
 /** tcp_v4_syn_recv_sock -> tcp_create_openreq_child -> inet_csk_clone_lock -> sk_clone_lock. */
 function tcp_v4_syn_recv_sock(k: Kernel, listener: TcpSock, req: RequestSock): TcpSock {
-  k.tr?.enter("tcp_v4_syn_recv_sock", "tcp_v4_syn_recv_sock(sk, skb, req, ...)");
-  k.tr?.leaf("newsk = sk_clone_lock(sk, GFP_ATOMIC): sock_copy(newsk, sk)", "child 继承 sk_data_ready = sock_def_readable; sk_wq = NULL until accept (sock_graft)", "sk_clone_lock");
+  k.tr?.enter("tcp_v4_syn_recv_sock", "inet_csk(sk)->icsk_af_ops->syn_recv_sock(sk, skb, req, NULL, req, &own_req) = tcp_v4_syn_recv_sock(...)", undefined, "->syn_recv_sock(");
+  k.tr?.enter("tcp_create_openreq_child", "newsk = tcp_create_openreq_child(sk, req, skb)");
+  k.tr?.enter("inet_csk_clone_lock", "newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC)");
+  k.tr?.leaf("newsk = sk_clone_lock(sk, priority)", "sock_copy(newsk, sk): child 继承 sk_data_ready = sock_def_readable; sk_wq = NULL until accept (sock_graft)", "sk_clone_lock");
+  k.tr?.exit();
+  k.tr?.exit();
   const child = tcp_prot.alloc(k) as TcpSock;
   // sock_copy: everything the listener had, callbacks included; then the per-connection resets
   child.sk_family = listener.sk_family;

@@ -21,14 +21,16 @@ function process_timeout(a: { k: Kernel; p: TaskStruct }): void {
 
 export function* schedule_timeout(k: Kernel, timeout: number): KGen<number> {
   if (timeout >= MAX_SCHEDULE_TIMEOUT) {
+    k.tr?.enter("schedule_timeout", "schedule_timeout(MAX_SCHEDULE_TIMEOUT)", "no timer: schedule()", "schedule_timeout(");
     yield* schedule(k);
+    k.tr?.exit();
     return MAX_SCHEDULE_TIMEOUT;
   }
   if (timeout <= 0) {
     k.current.state = 0; // __set_current_state(TASK_RUNNING)
     return 0;
   }
-  k.tr?.enter("schedule_timeout", `schedule_timeout(${timeout})`);
+  k.tr?.enter("schedule_timeout", `schedule_timeout(${timeout})`, undefined, "schedule_timeout(");
   const expire = k.now + timeout;
   const timer = k.engine.at(expire, process_timeout, { k, p: k.current }); // __mod_timer
   yield* schedule(k);

@@ -14,13 +14,13 @@
 
 import type { Kernel } from "./kernel";
 import { charge, type KGen } from "./sched";
-import { PF_INET, MSG_TRUNC, type Msghdr, type ProtoOps, type Socket } from "./socket";
+import { AF_INET, PF_INET, MSG_PEEK, MSG_TRUNC, SIZEOF_SOCKADDR_IN, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
   sk_free, sk_zero, sk_add_backlog, sk_rcvqueues_full, sock_owned_by_user, sock_queue_rcv_skb, TCP_CLOSE,
   type Proto, type SkBuff, type Sock,
 } from "./sock";
 import { inet_release, inet_recvmsg, inet_bind } from "./af_inet";
-import { __skb_recv_datagram, datagram_poll, skb_free_datagram_locked } from "./datagram";
+import { __skb_recv_datagram, datagram_poll, skb_copy_datagram_msg, skb_free_datagram_locked } from "./datagram";
 import type { File, PollTable } from "./fs";
 
 /** udp_lib_close -> sk_common_release: unhash and free. */
@@ -78,7 +78,7 @@ function drop(k: Kernel, sk: Sock, skb: SkBuff): number {
 
 /** __udp_queue_rcv_skb: udp_prot.backlog_rcv -> sock_queue_rcv_skb. */
 export function __udp_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
-  k.tr?.enter("__udp_queue_rcv_skb", "__udp_queue_rcv_skb(sk, skb)");
+  k.tr?.enter("__udp_queue_rcv_skb", "__udp_queue_rcv_skb(sk, skb)", undefined, "__udp_queue_rcv_skb(|sk->sk_backlog_rcv(");
   const rc = sock_queue_rcv_skb(k, sk, skb);
   if (rc < 0) {
     k.stats.socketDrops++; // sock_queue_rcv_skb counted sk_drops
@@ -100,10 +100,19 @@ export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nobl
     let copied = len;
     if (copied > ulen) copied = ulen;
     else if (copied < ulen) msg.msg_flags |= MSG_TRUNC; // the rest of the datagram is lost
-    k.tr?.leaf(`skb_copy_datagram_msg(skb, 0, msg, ${copied})`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间", "skb_copy_datagram_iter");
+    if (k.tr) skb_copy_datagram_msg(k, `skb, sizeof(struct udphdr), msg, copied = ${copied}`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间 (after the 8-byte UDP header)");
     charge(k, copied * k.costs.copyPerByte);
-    msg.msg_iter.consumed.push(skb);
-    skb_free_datagram_locked(sk, skb);
+    if (msg.msg_name) {
+      // Copy the address: sin->sin_port = udp_hdr(skb)->source; sin_addr = ip_hdr(skb)->saddr
+      msg.msg_name.sin_family = AF_INET;
+      msg.msg_name.sin_port = skb.sport;
+      msg.msg_name.sin_addr = skb.saddr;
+      msg.msg_namelen = SIZEOF_SOCKADDR_IN; // *addr_len = sizeof(*sin); inet_recvmsg copies it
+    }
+    if (!(flags & MSG_PEEK)) {
+      msg.msg_iter.consumed.push(skb);
+      skb_free_datagram_locked(sk, skb);
+    } // MSG_PEEK: skb_free_datagram_locked only drops the peek's reference; the skb stays queued
     return flags & MSG_TRUNC ? ulen : copied;
   } finally {
     k.tr?.exit();

@@ -140,7 +140,7 @@ export function finish_wait(k: Kernel, q: WaitQueueHead, wait: WaitQueueEntry): 
 
 /** autoremove_wake_function: default_wake_function, and unlink the entry when it woke the task. */
 export function autoremove_wake_function(k: Kernel, wait: WaitQueueEntry, mode: number, sync: number, key: number | null): number {
-  k.tr?.enter("autoremove_wake_function", "autoremove_wake_function(curr, mode, wake_flags, key)");
+  k.tr?.enter("autoremove_wake_function", "autoremove_wake_function(curr, mode, wake_flags, key)", undefined, "autoremove_wake_function(|curr->func(");
   const ret = default_wake_function(k, wait, mode, sync);
   if (ret && wait.head) __remove_wait_queue(wait.head, wait);
   k.tr?.exit();
@@ -169,7 +169,8 @@ export function __wake_up(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusiv
 
 /** __wake_up_sync_key: WF_SYNC when nr_exclusive == 1 (the waker is about to sleep or return). */
 export function __wake_up_sync_key(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusive: number, key: number | null): void {
-  k.tr?.enter("__wake_up_sync_key", `__wake_up_sync_key(${q.name}, TASK_INTERRUPTIBLE, nr_exclusive=${nr_exclusive}, key)`);
+  k.tr?.enter("__wake_up_sync_key", `__wake_up_sync_key(${q.name}, TASK_INTERRUPTIBLE, nr_exclusive=${nr_exclusive}, key)`, undefined,
+    "wake_up_interruptible_sync_poll(|__wake_up_sync_key(");
   __wake_up_common(k, q, mode, nr_exclusive, nr_exclusive === 1 ? WF_SYNC : 0, key);
   k.tr?.exit();
 }

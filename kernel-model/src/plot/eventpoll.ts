@@ -2,8 +2,8 @@
 // No Linux file. Book: §3.4.1 (struct eventpoll), §3.4.2 (epitem hooked on the socket's wait
 // queue), §3.4.3 (the epoll_wait task on ep->wq), §3.4.4 (before and after data arrives).
 //
-// Interface: eventpollDot(k, file, fileNodeId, out) is registered with registerObjectDrawer by
-// kernel/eventpoll.ts, so objectGraphDot draws an epoll fd as: struct file -> struct eventpoll
+// Interface: eventpollDot(k, file, fileNodeId, out) registers itself with registerObjectDrawer
+// below (plot/ draws, kernel/ imports nothing from plot/), so objectGraphDot draws an epoll fd as: struct file -> struct eventpoll
 // with ep->wq (its entries: func default_wake_function, LIFO), rdllist (red edges through the
 // ready epitems), rbr (every epitem, in tree order) and ovflist, and from each epitem a dashed
 // edge to its eppoll_entry on the watched file's wait queue (func ep_poll_callback).
@@ -19,7 +19,7 @@ import type { Socket } from "../kernel/socket";
 import type { WaitQueueHead } from "../kernel/wait";
 import { listEntries } from "../kernel/list";
 import { epollEventNames } from "../kernel/eventpoll_uapi";
-import { dotTable, waitQueueDot } from "./objects";
+import { dotTable, registerObjectDrawer, waitQueueDot } from "./objects";
 
 /** The node id and the queue of the wait queue a watched file's ->poll registers on. */
 function watchedQueue(file: File): { id: string; q: WaitQueueHead } | null {
@@ -93,3 +93,5 @@ export function eventpollDot(k: Kernel, file: File, fid: string, out: string[]):
   void k;
   return true;
 }
+
+registerObjectDrawer(eventpollDot);

@@ -17,6 +17,13 @@ import type { Socket } from "../kernel/socket";
 import type { Sock } from "../kernel/sock";
 import type { WaitQueueHead } from "../kernel/wait";
 
+/** The diagrams' font. Graphviz (viz.js) has exact metrics only for its built-in PostScript
+ *  fonts; Courier is 0.6 em per character, as wide as the monospace fonts browsers draw with
+ *  (DejaVu Sans Mono, Menlo, Courier New), so a label measured by Graphviz fits its box in the
+ *  browser. renderDot swaps the SVG's font-family for that list (BROWSER_MONO). */
+export const DOT_FONT = "Courier";
+const BROWSER_MONO = '"DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", "Courier New", monospace';
+
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** A Graphviz HTML-like table: a title row and one row per field (port = field name). */
@@ -93,8 +100,8 @@ function socketDot(k: Kernel, sock: Socket, id: string, out: string[]): void {
 export function objectGraphDot(k: Kernel, task: TaskStruct, fds?: number[]): string {
   const out: string[] = [
     "digraph kernel_objects {",
-    '  graph [rankdir=LR fontname="Helvetica" fontsize=10 nodesep=0.3 ranksep=0.5];',
-    '  node [fontname="Helvetica" fontsize=10]; edge [fontname="Helvetica" fontsize=9];',
+    `  graph [rankdir=LR fontname="${DOT_FONT}" fontsize=10 nodesep=0.3 ranksep=0.5];`,
+    `  node [fontname="${DOT_FONT}" fontsize=10]; edge [fontname="${DOT_FONT}" fontsize=9];`,
   ];
   const list = fds ?? task.files.fd.map((f, i) => (f ? i : -1)).filter((i) => i >= 0);
   out.push(dotTable("fdt", `files_struct of ${task.comm}[${task.pid}]`, list.map((fd) => [`fd ${fd}`, task.files.fd[fd] ? "-> struct file" : "(closed)"]), "#ffffff"));
@@ -127,11 +134,21 @@ export function objectGraphDot(k: Kernel, task: TaskStruct, fds?: number[]): str
 
 let vizPromise: Promise<{ renderString(dot: string, o: { format: string }): string }> | null = null;
 
-/** Render DOT to an SVG string with Graphviz (WebAssembly, no network). */
+let figures = 0;
+
+/** Render DOT to an SVG string with Graphviz (WebAssembly, no network).
+ *  The SVG's ids get a prefix unique in this process (dot1-, dot2-, ...), so two diagrams on
+ *  one page do not share ids; text is drawn with the browser's monospace fonts (DOT_FONT). */
 export async function renderDot(dot: string): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   vizPromise ??= (require("@viz-js/viz") as { instance(): Promise<{ renderString(dot: string, o: { format: string }): string }> }).instance();
   const viz = await vizPromise;
   const svg = viz.renderString(dot, { format: "svg" });
-  return svg.slice(svg.indexOf("<svg")); // drop the XML prolog: the SVG goes inline into HTML
+  const p = `dot${++figures}-`;
+  return svg
+    .slice(svg.indexOf("<svg")) // drop the XML prolog: the SVG goes inline into HTML
+    .replace(/ id="([^"]+)"/g, ` id="${p}$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${p}$1)`)
+    .replace(/ href="#([^"]+)"/g, ` href="#${p}$1"`)
+    .replace(/font-family="Courier,monospace"/g, `font-family='${BROWSER_MONO}'`);
 }

@@ -108,6 +108,8 @@ export function runServer(o: ServerOptions): ServerRun {
   const work = o.work ?? 1_000;
   if (!(o.conns >= 1 && Number.isInteger(o.conns))) throw new RangeError(`conns must be a positive integer, got ${o.conns}`);
   if (!(o.msgs >= 1 && Number.isInteger(o.msgs))) throw new RangeError(`msgs must be a positive integer, got ${o.msgs}`);
+  if (o.burst !== undefined && !(Number.isInteger(o.burst) && o.burst >= 1)) throw new RangeError(`burst must be an integer >= 1, got ${o.burst}`);
+  if (o.rate !== undefined && !(o.rate > 0 && Number.isFinite(o.rate))) throw new RangeError(`rate must be > 0 messages/s, got ${o.rate}`);
   const k = new Kernel({
     cpus: o.cpus ?? 1, seed: o.seed ?? 1, costs: o.costs, trace: o.trace, timeline: o.timeline,
     net: o.irqCpu === undefined ? undefined : { irqAffinity: o.irqCpu },

@@ -7,6 +7,12 @@
 //   default) the runs go to worker threads, one per core; each run is seeded and independent,
 //   so the rows are identical to a serial run (tested), wallMs aside.
 // * sweepSerial(jobs) -> the same rows in this thread.
+// * A SIGINT during a parallel sweep (Jupyter's "interrupt the kernel": tslab turns it into an
+//   interrupt of the running cell) terminates the workers and rejects with "sweep interrupted";
+//   in a process with no other SIGINT handler the signal is then raised again (Ctrl-C exits).
+// * A job that offers far more messages per second than the model's CPUs serve (more than
+//   OVERLOAD_RATE per CPU) gets a one-line warning on stderr first: its queues only grow, and
+//   the run takes long.
 //
 // Model vs kernel: nothing kernel here; the worker runs runServer from the built dist/.
 
@@ -50,7 +56,20 @@ export interface SweepOptions {
   onRow?: (done: number, total: number) => void;
 }
 
+/** Messages per second per CPU above which a run is far past what one CPU serves (about
+ *  150,000/s with the default costs): the queues grow for the whole run. */
+export const OVERLOAD_RATE = 500_000;
+
+function warnOverload(jobs: ServerOptions[]): void {
+  const over = jobs.filter((j) => (j.rate ?? 10_000) / (j.cpus ?? 1) > OVERLOAD_RATE);
+  if (over.length === 0) return;
+  const worst = over.reduce((a, b) => ((a.rate ?? 0) / (a.cpus ?? 1) >= (b.rate ?? 0) / (b.cpus ?? 1) ? a : b));
+  process.stderr.write(`sweep: warning: ${over.length} of ${jobs.length} runs offer more than ${OVERLOAD_RATE} messages/s per CPU ` +
+    `(up to ${worst.rate}/s on ${worst.cpus ?? 1} CPU), far more than the model serves: messages queue and the runs are slow\n`);
+}
+
 export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promise<SweepRow[]> {
+  warnOverload(jobs);
   if (o.parallel === false || jobs.length <= 1) {
     const rows: SweepRow[] = [];
     for (const j of jobs) {
@@ -64,9 +83,29 @@ export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promis
   let next = 0;
   let done = 0;
   const script = path.join(__dirname, "sweep-worker.js");
-  await Promise.all(
+  const workers = new Set<Worker>();
+  let interrupted: (() => void) | null = null;
+  const stopped = new Promise<never>((_, reject) => {
+    interrupted = () => {
+      for (const w of workers) void w.terminate();
+      reject(new Error(`sweep interrupted: ${workers.size} worker(s) stopped`));
+    };
+  });
+  stopped.catch(() => {});
+  const onSigint = () => {
+    interrupted?.();
+    // alone on SIGINT: behave as if we were not listening (the process exits)
+    if (process.listenerCount("SIGINT") === 1) {
+      process.removeListener("SIGINT", onSigint);
+      process.kill(process.pid, "SIGINT");
+    }
+  };
+  process.on("SIGINT", onSigint);
+  const all = Promise.all(
     Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
       const w = new Worker(script);
+      workers.add(w);
+      w.on("exit", () => workers.delete(w));
       const feed = () => {
         if (next >= jobs.length) {
           void w.terminate().then(() => resolve());
@@ -91,5 +130,10 @@ export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promis
       feed();
     })),
   );
+  try {
+    await Promise.race([all, stopped]);
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
   return rows;
 }

@@ -8,18 +8,20 @@
 //   sock_poll -> tcp_poll -> sock_poll_wait -> poll_wait -> ep_ptable_queue_proc -> ep_rbtree_insert.
 // * epoll-wait: epoll_wait with nothing ready, down to schedule(): the wait entry goes at the
 //   HEAD of ep->wq (LIFO).
-// * epoll-data-ready: a segment arrives: IRQ -> NET_RX -> tcp_v4_rcv -> tcp_rcv_established ->
-//   tcp_queue_rcv -> sock_def_readable -> ep_poll_callback -> wake_up_locked(&ep->wq) ->
-//   default_wake_function -> try_to_wake_up; then the epoll_wait task returns through
-//   ep_send_events and reads without blocking.
+// * epoll-data-ready: a segment arrives: IRQ -> NET_RX -> tcp_v4_rcv -> tcp_prequeue (false) ->
+//   tcp_rcv_established -> step5 (a new socket's sk_forward_alloc is 0) -> tcp_ack ->
+//   tcp_data_queue -> tcp_queue_rcv -> sock_def_readable -> ep_poll_callback ->
+//   wake_up_locked(&ep->wq) -> default_wake_function -> try_to_wake_up; the epoll_wait task
+//   returns through ep_send_events and reads without blocking; a second segment then takes the
+//   fast path (tcp_queue_rcv straight from tcp_rcv_established).
 //
 // The program is the book's §3.4 example: listen, accept two connections, epoll_create,
 // epoll_ctl(ADD) both, epoll_wait. tcp_low_latency keeps its default (0): no task sleeps in
-// tcp_recvmsg, so the prequeue is not used and softirq takes the book's path.
+// tcp_recvmsg, so tcp_prequeue returns false at once and softirq takes the book's path.
 
 import { Kernel } from "../kernel/kernel";
 import type { TraceNode } from "../sim/trace";
-import type { TraceSpec } from "./traces";
+import { inTimeOrder, resumedCall, type TraceSpec } from "./traces";
 import { AF_INET, SOCK_NONBLOCK, SOCK_STREAM } from "../kernel/socket";
 import { EPOLLIN, EPOLL_CTL_ADD, type EpollEvent } from "../kernel/eventpoll";
 import { TcpPeer } from "../net/peer";
@@ -46,7 +48,8 @@ function bookServer(withData: boolean) {
   });
   const p1 = new TcpPeer(k, { dport: 80 }).connect(100_000);
   new TcpPeer(k, { dport: 80 }).connect(200_000);
-  if (withData) p1.send(100, DATA_AT);
+  // a second segment after the read: the first took step5 (sk_forward_alloc = 0), this one the fast path
+  if (withData) p1.send(100, DATA_AT).send(100, DATA_AT + 500_000);
   k.runUntil(DATA_AT - 1);
   const mark = k.tr!.roots.length;
   k.runUntilIdle();
@@ -60,25 +63,14 @@ function first(k: Kernel, prefix: string, comment?: string): TraceNode[] {
   return [r];
 }
 
-/** A copy of `n` keeping only the lines entered at or after t (and the calls that contain them). */
-function since(n: TraceNode, t: number): TraceNode | null {
-  const children = n.children.map((c) => since(c, t)).filter((c): c is TraceNode => c !== null);
-  if (n.t < t && children.length === 0) return null;
-  return { ...n, children };
-}
-
 function dataReadyTrace(): TraceNode[] {
   const { k, mark } = bookServer(true);
   const after = k.tr!.roots.slice(mark);
   const irqs = after.filter((r) => r.text.startsWith("do_IRQ"));
   const wait = k.tr!.roots.find((r) => r.text.startsWith("epoll_wait("))!;
-  const resumed = since(wait, DATA_AT)!;
-  resumed.text = `${wait.text}   (the epoll_wait call, resumed after the wakeup)`;
-  let at = resumed;
-  while (at.t < DATA_AT && at.children.length > 0) at = at.children.find((c) => !!since(c, DATA_AT))!;
-  resumed.t = at.t; // the header shows when the task got the CPU back
+  const resumed = resumedCall(wait, DATA_AT, "the epoll_wait call");
   const reads = after.filter((r) => r.text.startsWith("read("));
-  return [...irqs, resumed, ...reads];
+  return inTimeOrder([...irqs, resumed, ...reads]);
 }
 
 export const EPOLL_TRACES: Record<string, TraceSpec> = {

@@ -5,8 +5,12 @@
 // * TRACES: name -> {title, section, run()}; run() boots a fresh traced Kernel, plays the
 //   scenario and returns the call-tree roots that matter for that section.
 // * traceNames(), runTrace(name) -> {title, roots}.
+// * since(n, t), resumedCall(call, t, label), inTimeOrder(roots): a blocked call shown from
+//   its wakeup on (headed at the time its task got the CPU back), and roots in time order.
 //
-// Every trace is a real run of the model: nothing here is written out by hand.
+// Every trace is a real run of the model: nothing here is written out by hand. The softirq
+// traces end with the reader back in user space (it then pause()s), so no exit teardown
+// (__fput, sock_close) clutters them.
 
 import { Kernel } from "../kernel/kernel";
 import type { TraceNode } from "../sim/trace";
@@ -38,7 +42,7 @@ function socketTrace(type: number, comment: string): TraceNode[] {
 
 /** A reader blocked in read()/recv() on a connected TCP or a bound UDP socket, then one packet.
  *  Returns the traced kernel and the index of the first root recorded after the reader slept. */
-function blockedReader(proto: "tcp" | "udp", call: "read" | "recv", lowLatency = 0) {
+function blockedReader(proto: "tcp" | "udp", call: "read" | "recv", lowLatency = 0, second = false) {
   const k = new Kernel({ trace: true });
   k.sysctl.tcp_low_latency = lowLatency;
   k.spawn("reader", function* (sys) {
@@ -51,10 +55,14 @@ function blockedReader(proto: "tcp" | "udp", call: "read" | "recv", lowLatency =
     }
     if (call === "read") yield* sys.read(rfd, 1024);
     else yield* sys.recv(rfd, 1024, 0);
+    yield* sys.pause(); // stay: the trace tells the receive, not the scenario's exit (__fput, sock_close)
   });
   const at = 1_000_000;
-  if (proto === "tcp") new TcpPeer(k, { dport: 80 }).connect(100_000).send(100, at);
-  else udpSend(k, { dport: 80, bytes: 100, at });
+  if (proto === "tcp") {
+    const peer = new TcpPeer(k, { dport: 80 }).connect(100_000).send(100, at);
+    // a second segment after the reader has read the first: sk_forward_alloc now covers it
+    if (second) peer.send(100, at + 100_000);
+  } else udpSend(k, { dport: 80, bytes: 100, at });
   k.runUntil(at - 1);
   const mark = k.tr!.roots.length;
   k.runUntilIdle();
@@ -69,11 +77,34 @@ function blockingCallTrace(proto: "tcp" | "udp", call: "read" | "recv", comment:
   return roots;
 }
 
+/** A copy of `n` keeping only the lines entered at or after t (and the calls that contain them). */
+export function since(n: TraceNode, t: number): TraceNode | null {
+  const children = n.children.map((c) => since(c, t)).filter((c): c is TraceNode => c !== null);
+  if (n.t < t && children.length === 0) return null;
+  return { ...n, children };
+}
+
+/** A blocked call's tree from `t` on, headed at the time its task got the CPU back. */
+export function resumedCall(call: TraceNode, t: number, label: string): TraceNode {
+  const resumed = since(call, t)!;
+  resumed.text = `${call.text}   (${label}, resumed after the wakeup)`;
+  let at = resumed;
+  while (at.t < t && at.children.length > 0) at = at.children.find((c) => !!since(c, t))!;
+  resumed.t = at.t;
+  return resumed;
+}
+
+/** Roots in the order they happened (a resumed call sorts by its resumption). */
+export function inTimeOrder(roots: TraceNode[]): TraceNode[] {
+  return roots.map((r, i) => ({ r, i })).sort((a, b) => a.r.t - b.r.t || a.i - b.i).map((x) => x.r);
+}
+
 /** From the NIC's IRQ to the reader running again and returning. */
-function softirqTrace(proto: "tcp" | "udp", lowLatency: number): TraceNode[] {
-  const { k, mark } = blockedReader(proto, "read", lowLatency);
+function softirqTrace(proto: "tcp" | "udp", lowLatency: number, second = false): TraceNode[] {
+  const { k, mark } = blockedReader(proto, "read", lowLatency, second);
   const call = k.tr!.roots.find((r) => r.text.startsWith("read("))!;
-  return [...k.tr!.roots.slice(mark), { ...call, text: `${call.text}   (the reader's call, resumed after the wakeup)` }];
+  const after = k.tr!.roots.slice(mark).filter((r) => !r.text.startsWith("pause("));
+  return inTimeOrder([...after, resumedCall(call, after[0].t, "the reader's call")]);
 }
 
 export const TRACES: Record<string, TraceSpec> = {
@@ -103,12 +134,12 @@ export const TRACES: Record<string, TraceSpec> = {
     run: () => softirqTrace("tcp", 0),
   },
   "softirq-rx-tcp-low-latency": {
-    title: "the same with net.ipv4.tcp_low_latency = 1: the book's path tcp_queue_rcv -> sk_data_ready",
+    title: "the same with net.ipv4.tcp_low_latency = 1: tcp_prequeue declines; the first segment takes step5 (sk_forward_alloc = 0) -> tcp_data_queue -> tcp_queue_rcv -> sk_data_ready, a second one the fast path",
     section: "3.3.2",
-    run: () => softirqTrace("tcp", 1),
+    run: () => softirqTrace("tcp", 1, true),
   },
   "softirq-rx-udp": {
-    title: "a UDP datagram for a blocked reader: IRQ -> NET_RX -> udp_rcv -> sock_queue_rcv_skb -> sk_data_ready -> wakeup",
+    title: "a UDP datagram for a blocked reader: IRQ -> NET_RX -> udp_rcv -> sock_queue_rcv_skb -> sk_data_ready -> receiver_wake_function -> wakeup",
     section: "3.3.2",
     run: () => softirqTrace("udp", 0),
   },

@@ -8,6 +8,15 @@
 // * Each execution context (a task, a CPU's hard IRQ, its softirq) has its own call stack, so
 //   a task that sleeps inside tcp_recvmsg resumes its own tree when it runs again.
 // * formatTrace(roots) prints the seed's layout; toJSON gives the same tree as data.
+// * backtrace(roots, fn) is the stack when `fn` was first entered, innermost first, in the
+//   seed's gdb format (`fn(typed params) (linux-4.6.2/path:line)`): `trace NAME --break FN`.
+//
+// Locations (one convention, printed in the CLI's header line): every line shows the 4.6.2
+// source line being executed at the moment the trace reached it. A call line (fn set) shows the
+// callee's first statement (where gdb's `break fn` stops); a statement line shows itself, inside
+// the function of the call above it. Each line also keeps `site`, the line of its enclosing
+// function that made the call: the caller frames of a backtrace print those.
+// Both come from lines.generated.ts, which scripts/gen-lines.mjs derives from the source.
 //
 // Model vs kernel: a trace is what ftrace's function_graph would show, restricted to the
 // functions the model implements, plus the statement lines the book prints (`sock->ops = ...`).
@@ -19,8 +28,10 @@ export interface TraceNode {
   /** The line as printed: `sock_create(family, type, protocol, &sock)`. */
   text: string;
   comment?: string;
-  /** `net/socket.c:1093`: where fn is defined in Linux 4.6.2. */
+  /** `net/socket.c:1160`: the line executing when this line was reached (see the header). */
   loc?: string;
+  /** The call site: where the enclosing function makes this call (or this statement) in 4.6.2. */
+  site?: string;
   /** Simulated time (ns) when the line was entered. */
   t: number;
   /** Execution context: "task reader[2]", "cpu0 hardirq", "cpu0 softirq", ... */
@@ -28,16 +39,86 @@ export interface TraceNode {
   children: TraceNode[];
 }
 
+/** The source table a Tracer locates lines with (lines.generated.ts). */
+export interface SourceTable {
+  /** name -> [file, definition line, body open, body close, first statement, gdb params,
+   *  kind: 0 function, 1 inline function, 2 function-like macro]. */
+  funcs: Readonly<Record<string, readonly [string, number, number, number, number, string, number]>>;
+  /** caller -> call needle -> the lines of caller's body (in its file) where the needle stands. */
+  calls: Readonly<Record<string, Readonly<Record<string, readonly number[]>>>>;
+}
+
+/** What a line calls, as searched for in its caller: `sock = sock_alloc()` -> `sock_alloc(`,
+ *  `sk->sk_data_ready(sk) = sock_def_readable(sk)` -> `sk->sk_data_ready(`, a statement without
+ *  a call -> its text up to `;`. Whitespace removed (the source is compared the same way). */
+export function siteNeedle(text: string): string {
+  let s = text;
+  const call = /^[\w>.\-[\]*]+\s*=\s*(?=[\w>.\-&]+\()/.exec(s);
+  if (call) s = s.slice(call[0].length);
+  const paren = s.indexOf("(");
+  const semi = s.search(/;|: /);
+  if (paren >= 0 && (semi < 0 || paren < semi)) s = s.slice(0, paren + 1);
+  else if (semi >= 0) s = s.slice(0, semi);
+  return s.replace(/\s+/g, "");
+}
+
 export class Tracer {
+  /** scripts/gen-lines.mjs: called with (enclosing function, needle) for every line placed. */
+  static collect: ((frame: string, needle: string) => void) | null = null;
   readonly roots: TraceNode[] = [];
   private stacks = new Map<string, TraceNode[]>();
   private stack: TraceNode[] = [];
   private ctx = "";
   /** Clock of the engine, read when a line is entered. */
   constructor(
-    private readonly lines: Readonly<Record<string, string>>,
+    private readonly src: SourceTable,
     private readonly clock: () => number,
   ) {}
+
+  /** `file:line` of fn's first statement, or undefined when fn is not in the table. */
+  entryLoc(fn: string): string | undefined {
+    const f = this.src.funcs[fn];
+    return f ? `${f[0]}:${f[4]}` : undefined;
+  }
+
+  /** The call site of a new line: in the nearest enclosing call's function, the first line of
+   *  `needle` at or after the previous sibling's site (source order), else the first one.
+   *  A call directly under a statement line (`pf->create(...)` -> `inet_create`) is that
+   *  statement's indirect target: its site is the statement's. */
+  private locate(node: TraceNode, needle: string): void {
+    const top = this.stack[this.stack.length - 1];
+    if (!top) return;
+    if (!top.fn && node.fn) {
+      if (top.site) node.site = top.site;
+      return;
+    }
+    let frame = "";
+    for (let i = this.stack.length - 1; i >= 0 && !frame; i--) frame = this.stack[i].fn;
+    const f = this.src.funcs[frame];
+    let lines: readonly number[] | undefined;
+    Tracer.collect?.(frame, needle);
+    for (const n of needle.split("|")) lines ??= f && this.src.calls[frame]?.[n];
+    if (!lines) return;
+    const prev = top.children.length ? top.children[top.children.length - 1].site : undefined;
+    const after = prev ? Number(prev.slice(prev.lastIndexOf(":") + 1)) : 0;
+    const line = lines.find((l) => l >= after) ?? lines[0];
+    node.site = `${f[0]}:${line}`;
+  }
+
+  private add(fn: string, text: string, comment?: string, via?: string): TraceNode {
+    const needle = via ? via.replace(/\s+/g, "") : siteNeedle(text);
+    // a statement that calls a 4.6.2 function or macro by name (`init_waitqueue_head(&ep->wq)`)
+    // is that function's frame
+    if (!fn && needle.endsWith("(") && /^[A-Za-z_]\w*\($/.test(needle) && this.src.funcs[needle.slice(0, -1)]) fn = needle.slice(0, -1);
+    const node: TraceNode = { fn, text, t: this.clock(), ctx: this.ctx, children: [] };
+    if (comment) node.comment = comment;
+    this.locate(node, needle);
+    const loc = fn ? this.entryLoc(fn) : node.site;
+    if (loc) node.loc = loc;
+    const top = this.stack[this.stack.length - 1];
+    (top ? top.children : this.roots).push(node);
+    return node;
+  }
 
   /** Switch the recorder to another execution context (each keeps its own stack). */
   setContext(ctx: string): void {
@@ -52,19 +133,13 @@ export class Tracer {
     return this.ctx;
   }
 
-  private add(fn: string, text: string, comment?: string): TraceNode {
-    const node: TraceNode = { fn, text, t: this.clock(), ctx: this.ctx, children: [] };
-    if (comment) node.comment = comment;
-    const loc = fn ? this.lines[fn] : undefined;
-    if (loc) node.loc = loc;
-    const top = this.stack[this.stack.length - 1];
-    (top ? top.children : this.roots).push(node);
-    return node;
-  }
 
-  /** Enter a call: the line `text`, below which the callee's lines nest until exit(). */
-  enter(fn: string, text: string, comment?: string): TraceNode {
-    const node = this.add(fn, text, comment);
+  /** Enter a call: the line `text`, below which the callee's lines nest until exit().
+   *  `via`: how the caller's source spells the call when the text does not (a macro such as
+   *  wake_up_interruptible_sync_poll around __wake_up_sync_key), as a siteNeedle; `a(|b(`
+   *  when different callers spell it differently. */
+  enter(fn: string, text: string, comment?: string, via?: string): TraceNode {
+    const node = this.add(fn, text, comment, via);
     this.stack.push(node);
     return node;
   }
@@ -74,8 +149,8 @@ export class Tracer {
   }
 
   /** A statement line (an assignment, a branch taken) that has no children. */
-  leaf(text: string, comment?: string, fn = ""): TraceNode {
-    return this.add(fn, text, comment);
+  leaf(text: string, comment?: string, fn = "", via?: string): TraceNode {
+    return this.add(fn, text, comment, via);
   }
 
   /** Call stacks that reached a function (try_to_wake_up records the waker chain), counted. */
@@ -144,4 +219,38 @@ export function walkTrace(roots: readonly TraceNode[]): TraceNode[] {
   };
   roots.forEach(go);
   return all;
+}
+
+/** The path from a root to the first line (in time order) that enters `fn`, or null. */
+export function pathTo(roots: readonly TraceNode[], fn: string): TraceNode[] | null {
+  let best: TraceNode[] | null = null;
+  const go = (n: TraceNode, path: TraceNode[]) => {
+    const p = [...path, n];
+    if (n.fn === fn && (!best || n.t < best[best.length - 1].t)) best = p;
+    n.children.forEach((c) => go(c, p));
+  };
+  roots.forEach((r) => go(r, []));
+  return best;
+}
+
+/** The stack at the moment `fn` is entered, innermost first, as gdb's `bt` prints it in the
+ *  seed: `fn(typed params) (linux-4.6.2/path:line)`; fn at its first statement, each caller
+ *  at its call site, inline functions with `()`. It stops below the SYSCALL_DEFINE wrapper
+ *  (SYSC_*) and the user-space line, where the seed's backtraces stop. */
+export function backtrace(roots: readonly TraceNode[], fn: string, src: SourceTable, prefix = "linux-4.6.2/"): string[] | null {
+  const path = pathTo(roots, fn);
+  if (!path) return null;
+  const out: string[] = [];
+  let at = path[path.length - 1].loc; // the innermost frame: its first statement
+  for (let i = path.length - 1; i >= 0; i--) {
+    const n = path[i];
+    const f = n.fn ? src.funcs[n.fn] : undefined;
+    if (n.fn && f?.[6] !== 2) {
+      // a macro (sk_wait_event) is no frame for gdb: its caller's line is the macro's use
+      if (n.fn.startsWith("SYSC_")) break;
+      out.push(`${n.fn}(${f && !f[6] ? f[5] : ""}) (${at ? prefix + at : "?"})`);
+    }
+    at = n.site ?? at; // the enclosing frame is executing this line's call site
+  }
+  return out;
 }
