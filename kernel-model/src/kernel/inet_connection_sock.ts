@@ -46,15 +46,14 @@ export function* inet_csk_accept(k: Kernel, sk: Sock, flags: number): KGen<TcpSo
   yield* lock_sock(k, sk);
   try {
     if (sk.sk_state !== TCP_LISTEN) return -EINVAL;
-    const q = tcp_sk(sk).icsk_accept_queue;
-    if (q.length === 0) {
+    if (tcp_sk(sk).icsk_accept_queue.length === 0) {
       const timeo = sock_rcvtimeo(sk, flags & O_NONBLOCK);
       if (!timeo) return -EAGAIN;
       const err = yield* inet_csk_wait_for_connect(k, sk, timeo);
       if (err) return err;
     }
     k.tr?.leaf("req = reqsk_queue_remove(queue, sk); newsk = req->sk", "从全连接队列取出 child sock");
-    return q.shift()!;
+    return tcp_sk(sk).icsk_accept_queue.shift()!; // read after the sleep: allocated at the first child
   } finally {
     release_sock(k, sk);
     k.tr?.exit();

@@ -10,6 +10,8 @@
 // * listEntries(head): the owners in list order (a model helper for tests and diagrams).
 // * smallList(): an empty array for the lists the model keeps as arrays (wait_queue_head_t's
 //   task_list, f_ep_links, pwqlist), with room for the one entry they usually hold.
+// * emptyQueue() / isEmptyQueue() / takeAll(): the shared empty queue a sock's queues start as,
+//   replaced by an array at the first skb (an idle connection carries no empty arrays).
 //
 // Model vs kernel: no RCU variants and no poisoning; list_del is always list_del_init.
 
@@ -101,4 +103,19 @@ export function smallList<T>(): T[] {
   const a: (T | null)[] = [null];
   a.pop();
   return a as T[];
+}
+
+/** Model: the one empty queue every sock starts with (frozen, so a push that forgot to
+ *  allocate throws instead of sharing): a queue that is never used costs no array. A queue is
+ *  allocated at its first skb (`if (q === EMPTY_QUEUE) sk.q = []`). */
+const EMPTY: never[] = Object.freeze([]) as unknown as never[];
+export function emptyQueue<T>(): T[] {
+  return EMPTY;
+}
+export function isEmptyQueue(q: readonly unknown[]): boolean {
+  return q === EMPTY;
+}
+/** q.splice(0) (take every entry), leaving the shared empty queue alone. */
+export function takeAll<T>(q: T[]): T[] {
+  return q.length === 0 ? EMPTY : q.splice(0);
 }

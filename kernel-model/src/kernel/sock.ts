@@ -31,6 +31,7 @@ import { DEFINE_WAIT, finish_wait, prepare_to_wait, prepare_to_wait_exclusive, i
 import { schedule_timeout } from "./timer";
 import { bhEnablePoint } from "./softirq";
 import { ENOBUFS, ENOMEM, EINTR, ERESTARTSYS } from "./errno";
+import { emptyQueue, isEmptyQueue } from "./list";
 
 // include/net/tcp_states.h
 export const TCP_ESTABLISHED = 1;
@@ -192,7 +193,7 @@ export interface Sock {
 export function sk_zero(k: Kernel, prot: Proto): Sock {
   return {
     id: ++k.socksCreated, sk_family: 0, sk_state: TCP_CLOSE, sk_prot: prot, sk_prot_creator: prot, sk_refcnt: 0,
-    sk_lock: { owned: 0, wq: null }, sk_receive_queue: [], sk_backlog: { rmem_alloc: 0, len: 0, queue: [] },
+    sk_lock: { owned: 0, wq: null }, sk_receive_queue: [], sk_backlog: { rmem_alloc: 0, len: 0, queue: emptyQueue() },
     sk_drops: 0, sk_forward_alloc: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wmem_alloc: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
     sk_rcvlowat: 0, sk_err: 0, sk_rcvtimeo: 0, sk_sndtimeo: 0, sk_socket: null, sk_flags: 0,
     sk_state_change: sock_def_wakeup, sk_data_ready: sock_def_readable, sk_write_space: sock_def_write_space,
@@ -216,7 +217,7 @@ export function sk_free(k: Kernel, sk: Sock): void {
   k.stats.freedUnread += sk.sk_receive_queue.length + sk.sk_backlog.queue.length; // __skb_queue_purge
   sk.sk_flags |= SOCK_DEAD;
   sk.sk_receive_queue.length = 0;
-  sk.sk_backlog.queue.length = 0;
+  sk.sk_backlog.queue = emptyQueue();
   sk.sk_backlog.rmem_alloc = 0;
   k.socks_alive--;
   k.stats.socksFreed++;
@@ -377,6 +378,7 @@ export function sk_rcvqueues_full(sk: Sock, limit: number): boolean {
 /** sk_add_backlog(sk, skb, limit): -ENOBUFS when full (the caller drops and counts). */
 export function sk_add_backlog(sk: Sock, skb: SkBuff, limit: number): number {
   if (sk_rcvqueues_full(sk, limit)) return -ENOBUFS;
+  if (isEmptyQueue(sk.sk_backlog.queue)) sk.sk_backlog.queue = []; // allocated on first use
   sk.sk_backlog.queue.push(skb); // __sk_add_backlog
   sk.sk_backlog.len += skb.truesize;
   return 0;

@@ -39,6 +39,7 @@ import { inet_csk_accept } from "./inet_connection_sock";
 import type { File, PollTable } from "./fs";
 import { ehashKey } from "./inet_hashtables";
 import { EAGAIN, ENOTCONN } from "./errno";
+import { emptyQueue, takeAll } from "./list";
 
 /** struct tcp_sock (include/linux/tcp.h) with inet_connection_sock's accept queue. */
 export interface TcpSock extends Sock {
@@ -74,7 +75,7 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   k.tr?.enter("tcp_v4_init_sock", "tcp_v4_init_sock(sk)");
   k.tr?.enter("tcp_init_sock", "tcp_init_sock(sk)");
   const tp = tcp_sk(sk);
-  tp.ucopy = { prequeue: [], task: null, len: 0, memory: 0, msg: null }; // tcp_prequeue_init
+  tp.ucopy = { prequeue: emptyQueue(), task: null, len: 0, memory: 0, msg: null }; // tcp_prequeue_init
   sk.sk_state = TCP_CLOSE;
   sk.sk_sndbuf = k.sysctl.tcp_wmem_default;
   sk.sk_rcvbuf = k.sysctl.tcp_rmem_default;
@@ -92,7 +93,7 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
   const tp = tcp_sk(sk);
   if (sk.sk_state === TCP_LISTEN) {
     k.hash.listening.delete(sk.inet_num);
-    for (const child of tp.icsk_accept_queue.splice(0)) tcp_close(k, child, 0); // inet_csk_listen_stop
+    for (const child of takeAll(tp.icsk_accept_queue)) tcp_close(k, child, 0); // inet_csk_listen_stop
   } else if (sk.inet_daddr) {
     k.hash.ehash.delete(ehashKey(k.hash, sk.inet_daddr, sk.inet_dport, sk.inet_num));
   }
@@ -131,7 +132,7 @@ export function tcp_shutdown(k: Kernel, sk: Sock, how: number): void {
 function tcp_prequeue_process(k: Kernel, sk: Sock): void {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_prequeue_process", "tcp_prequeue_process(sk)", "TCP 协议处理在进程上下文完成");
-  for (const skb of tp.ucopy.prequeue.splice(0)) sk_backlog_rcv(k, sk, skb); // local_bh_disable()
+  for (const skb of takeAll(tp.ucopy.prequeue)) sk_backlog_rcv(k, sk, skb); // local_bh_disable()
   tp.ucopy.memory = 0;
   k.tr?.exit();
 }
@@ -326,12 +327,12 @@ export const tcp_prot: Proto = {
     const tp = sk_zero(k, tcp_prot) as TcpSock;
     tp.rcv_nxt = 0;
     tp.copied_seq = 0;
-    tp.ucopy = { prequeue: [], task: null, len: 0, memory: 0, msg: null };
-    tp.out_of_order_queue = [];
-    tp.icsk_accept_queue = [];
+    tp.ucopy = { prequeue: emptyQueue(), task: null, len: 0, memory: 0, msg: null };
+    tp.out_of_order_queue = emptyQueue();
+    tp.icsk_accept_queue = emptyQueue();
     tp.sk_max_ack_backlog = 0;
     tp.snd_una = tp.snd_nxt = tp.write_seq = 0;
-    tp.sk_write_queue = [];
+    tp.sk_write_queue = emptyQueue();
     tp.sk_wmem_queued = 0;
     tp.packets_out = 0;
     tp.snd_cwnd = TCP_INIT_CWND;

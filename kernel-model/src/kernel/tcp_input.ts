@@ -43,6 +43,7 @@ import { atomicRun, tcp_send_ack, tcp_write_xmit, tcpOverLo } from "./tcp_output
 import { SOCK_NOSPACE } from "./sock_wmem";
 import { ECONNREFUSED, ECONNRESET, EPIPE, errnoName } from "./errno";
 import { tcp_v4_conn_request } from "./tcp_ipv4";
+import { isEmptyQueue } from "./list";
 
 /** tcp_rcv_established(sk, skb, th, len). */
 export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
@@ -251,6 +252,7 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
     }
   } else if (skb.seq > tp.rcv_nxt) {
     k.tr?.leaf("out of order: tcp_data_queue_ofo(sk, skb)", "乱序: 放入 out_of_order_queue, 不唤醒");
+    if (isEmptyQueue(tp.out_of_order_queue)) tp.out_of_order_queue = []; // allocated on first use
     ofoInsert(tp.out_of_order_queue, skb);
   } else {
     k.tr?.leaf("old duplicate: drop", "already received");

@@ -34,6 +34,7 @@ import { tcp_rcv_established, tcp_rcv_state_process } from "./tcp_input";
 import { tcp_sk, tcp_prot, type TcpSock } from "./tcp";
 import { ehashKey, type RequestSock } from "./inet_hashtables";
 import { IPPROTO_TCP } from "./socket";
+import { isEmptyQueue, takeAll } from "./list";
 
 function isRequestSock(x: Sock | RequestSock): x is RequestSock {
   return "rsk_listener" in x;
@@ -86,12 +87,13 @@ export function tcp_prequeue(k: Kernel, sk: Sock, skb: SkBuff): boolean {
     return false;
   }
   k.tr?.enter("tcp_prequeue", "tcp_prequeue(sk, skb)", "4.6: 有进程在 tcp_recvmsg 中等待: 放入 prequeue");
+  if (isEmptyQueue(tp.ucopy.prequeue)) tp.ucopy.prequeue = []; // allocated on first use
   tp.ucopy.prequeue.push(skb); // __skb_queue_tail(&tp->ucopy.prequeue, skb)
   tp.ucopy.memory += skb.truesize;
   if (tp.ucopy.memory > sk.sk_rcvbuf) {
     // too much waiting for the reader: process it here, in softirq
     k.tr?.leaf("ucopy.memory > sk_rcvbuf: flush the prequeue in softirq");
-    for (const s of tp.ucopy.prequeue.splice(0)) sk_backlog_rcv(k, sk, s);
+    for (const s of takeAll(tp.ucopy.prequeue)) sk_backlog_rcv(k, sk, s);
     tp.ucopy.memory = 0;
   } else if (tp.ucopy.prequeue.length === 1) {
     wake_up_interruptible_sync_poll(k, sk_sleep(sk), POLLIN | POLLRDNORM | POLLRDBAND);
@@ -145,6 +147,7 @@ function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: number): v
   }
   const child = tcp_v4_syn_recv_sock(k, listener, req);
   k.hash.ehash.set(key, child); // inet_ehash_nolisten
+  if (isEmptyQueue(listener.icsk_accept_queue)) listener.icsk_accept_queue = []; // allocated on first use
   listener.icsk_accept_queue.push(child); // inet_csk_reqsk_queue_add
   k.tr?.leaf("inet_csk_complete_hashdance(sk, child, req, own_req)", "inet_csk_reqsk_queue_add: 全连接队列 (accept queue)");
   k.tr?.exit();

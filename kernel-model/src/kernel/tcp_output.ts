@@ -32,6 +32,7 @@ import { tcp_sk, type TcpSock } from "./tcp";
 import { ehashKey, type RequestSock } from "./inet_hashtables";
 import { IP_LOCAL_PORT_RANGE } from "./af_inet_send";
 import { EADDRNOTAVAIL } from "./errno";
+import { isEmptyQueue } from "./list";
 
 /** TCP_INIT_CWND (include/net/tcp.h). */
 export const TCP_INIT_CWND = 10;
@@ -152,6 +153,7 @@ export function tcp_send_fin(k: Kernel, sk: Sock): void {
   k.tr?.enter("tcp_send_fin", "tcp_send_fin(sk)", `seq ${tp.write_seq}`);
   const fin = tcpSkb(k, sk.inet_num, sk.inet_dport, 0, tp.write_seq, { fin: true, ack: true });
   tp.write_seq++;
+  if (isEmptyQueue(tp.sk_write_queue)) tp.sk_write_queue = []; // allocated on first use
   tp.sk_write_queue.push(fin); // tcp_queue_skb
   tp.sk_wmem_queued += fin.truesize;
   atomicRun(k, tcp_write_xmit(k, sk)); // __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_OFF)
@@ -204,6 +206,7 @@ function* tcp_connect(k: Kernel, tp: TcpSock): KGen<number> {
   const buff = tcpSkb(k, tp.inet_num, tp.inet_dport, 0, 0, { syn: true, ack: false });
   tp.write_seq = 1;
   tp.snd_una = 0;
+  if (isEmptyQueue(tp.sk_write_queue)) tp.sk_write_queue = []; // allocated on first use
   tp.sk_write_queue.push(buff); // tcp_connect_queue_skb
   tp.sk_wmem_queued += buff.truesize;
   yield* tcp_transmit_skb(k, tp, buff);

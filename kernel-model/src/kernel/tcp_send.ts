@@ -33,6 +33,7 @@ import { sock_sndtimeo, SOCK_NOSPACE, SOCKWQ_ASYNC_NOSPACE } from "./sock_wmem";
 import { tcp_sk } from "./tcp";
 import { tcp_write_xmit, tcpDataSkb, TCP_LO_MSS } from "./tcp_output";
 import { EAGAIN, EPIPE } from "./errno";
+import { isEmptyQueue } from "./list";
 
 /** sk_stream_memory_free(sk): sk_wmem_queued below sk_sndbuf. */
 export function sk_stream_memory_free(sk: Sock): boolean {
@@ -137,6 +138,7 @@ export function* tcp_sendmsg(k: Kernel, sk: Sock, msg: SendMsghdr, size: number)
     const skb = tcpDataSkb(k, tp, size);
     skb.msgId = msg.msgId;
     skb.tstamp = msg.tstamp;
+    if (isEmptyQueue(tp.sk_write_queue)) tp.sk_write_queue = []; // allocated on first use
     tp.sk_write_queue.push(skb);
     tp.sk_wmem_queued += skb.truesize;
     k.tr?.leaf(`skb_entail(sk, skb): sk_wmem_queued += ${skb.truesize} (= ${tp.sk_wmem_queued})`, "放入 sk_write_queue", "skb_entail");

@@ -50,6 +50,19 @@ export function init_waitqueue_head(name: string): WaitQueueHead {
   return { task_list: smallList(), name };
 }
 
+/** Model: a socket's wq->wait (sock_alloc_inode's init_waitqueue_head), named "sockN->wq->wait"
+ *  only when a trace or a diagram reads the name: an idle socket carries no string. */
+class SocketWaitHead implements WaitQueueHead {
+  readonly task_list: WaitQueueEntry[] = smallList();
+  constructor(private readonly sockNo: number) {}
+  get name(): string {
+    return `sock${this.sockNo}->wq->wait`;
+  }
+}
+export function socketWaitqueueHead(sockNo: number): WaitQueueHead {
+  return new SocketWaitHead(sockNo);
+}
+
 /** DEFINE_WAIT(name): private = current, func = autoremove_wake_function. */
 export function DEFINE_WAIT(k: Kernel): WaitQueueEntry {
   return { flags: 0, private: k.current, func: autoremove_wake_function, head: null };
