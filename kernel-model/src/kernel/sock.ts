@@ -189,16 +189,51 @@ export interface Sock {
   inet_dport: number;
 }
 
-/** A sock with every field at its zero value; protocols extend it (tcp_sock, udp_sock). */
+/** A sock with every field at its zero value (sk_prot_alloc's __GFP_ZERO). A class, so that a
+ *  protocol's sock extending it (tcp.ts TcpSockZero: tcp_sock) is built with all its fields
+ *  inside one object, as V8 lays out a class hierarchy's fields; fields added to a literal
+ *  afterwards would live in a second, out-of-object array. */
+export class SockZero implements Sock {
+  id: number;
+  sk_family = 0;
+  sk_state = TCP_CLOSE;
+  sk_prot: Proto;
+  sk_prot_creator: Proto;
+  sk_refcnt = 0;
+  sk_lock: SocketLock = { owned: 0, wq: null };
+  sk_receive_queue: SkBuff[] = [];
+  sk_backlog: { rmem_alloc: number; len: number; queue: SkBuff[] } = { rmem_alloc: 0, len: 0, queue: emptyQueue() };
+  sk_drops = 0;
+  sk_forward_alloc = 0;
+  sk_rcvbuf = 0;
+  sk_sndbuf = 0;
+  sk_wmem_alloc = 0;
+  sk_wq: SocketWq | null = null;
+  sk_shutdown = 0;
+  sk_protocol = 0;
+  sk_type = 0;
+  sk_rcvlowat = 0;
+  sk_err = 0;
+  sk_rcvtimeo = 0;
+  sk_sndtimeo = 0;
+  sk_socket: Socket | null = null;
+  sk_flags = 0;
+  sk_state_change: (k: Kernel, sk: Sock) => void = sock_def_wakeup;
+  sk_data_ready: (k: Kernel, sk: Sock) => void = sock_def_readable;
+  sk_write_space: (k: Kernel, sk: Sock) => void = sock_def_write_space;
+  sk_error_report: (k: Kernel, sk: Sock) => void = sock_def_error_report;
+  sk_backlog_rcv: ((k: Kernel, sk: Sock, skb: SkBuff) => number) | null = null;
+  inet_num = 0;
+  inet_daddr = "";
+  inet_dport = 0;
+  constructor(k: Kernel, prot: Proto) {
+    this.id = ++k.socksCreated;
+    this.sk_prot = this.sk_prot_creator = prot;
+  }
+}
+
 export function sk_zero(k: Kernel, prot: Proto): Sock {
-  return {
-    id: ++k.socksCreated, sk_family: 0, sk_state: TCP_CLOSE, sk_prot: prot, sk_prot_creator: prot, sk_refcnt: 0,
-    sk_lock: { owned: 0, wq: null }, sk_receive_queue: [], sk_backlog: { rmem_alloc: 0, len: 0, queue: emptyQueue() },
-    sk_drops: 0, sk_forward_alloc: 0, sk_rcvbuf: 0, sk_sndbuf: 0, sk_wmem_alloc: 0, sk_wq: null, sk_shutdown: 0, sk_protocol: 0, sk_type: 0,
-    sk_rcvlowat: 0, sk_err: 0, sk_rcvtimeo: 0, sk_sndtimeo: 0, sk_socket: null, sk_flags: 0,
-    sk_state_change: sock_def_wakeup, sk_data_ready: sock_def_readable, sk_write_space: sock_def_write_space,
-    sk_error_report: sock_def_error_report, sk_backlog_rcv: null, inet_num: 0, inet_daddr: "", inet_dport: 0,
-  };
+  return new SockZero(k, prot);
 }
 
 /** sk_alloc(net, family, priority, prot, kern): sk_prot_alloc + sk_prot = sk_prot_creator = prot. */

@@ -19,7 +19,7 @@ import type { Kernel } from "./kernel";
 import { burn, type KGen, type TaskStruct } from "./sched";
 import { PF_INET, MSG_TRUNC, MSG_PEEK, MSG_WAITALL, type Msghdr, type ProtoOps, type Socket } from "./socket";
 import {
-  sk_backlog_rcv, sk_free, sk_zero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
+  sk_backlog_rcv, sk_free, SockZero, sk_eat_skb, sk_sleep, lock_sock, release_sock, sk_wait_data, sock_rcvtimeo, sock_rcvlowat,
   sock_intr_errno, sock_error, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DEAD, SOCK_DONE, TCP_CLOSE, TCP_LISTEN,
   TCP_SYN_SENT, TCP_SYN_RECV, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_LAST_ACK,
   POLLIN, POLLRDNORM, POLLRDHUP, POLLHUP, POLLOUT, POLLWRNORM, POLLERR,
@@ -64,6 +64,27 @@ export interface TcpSock extends Sock {
   /** Segments sent and not yet ACKed, and the congestion window (fixed: TCP_INIT_CWND). */
   packets_out: number;
   snd_cwnd: number;
+}
+
+/** A zeroed tcp_sock (sk_prot_alloc of tcp_prot.obj_size): the sock's fields and TCP's in one
+ *  object; the queues are the shared empty queue until their first skb. */
+class TcpSockZero extends SockZero implements TcpSock {
+  rcv_nxt = 0;
+  copied_seq = 0;
+  ucopy: TcpSock["ucopy"] = { prequeue: emptyQueue(), task: null, len: 0, memory: 0, msg: null };
+  out_of_order_queue: SkBuff[] = emptyQueue();
+  icsk_accept_queue: TcpSock[] = emptyQueue();
+  sk_max_ack_backlog = 0;
+  snd_una = 0;
+  snd_nxt = 0;
+  write_seq = 0;
+  sk_write_queue: SkBuff[] = emptyQueue();
+  sk_wmem_queued = 0;
+  packets_out = 0;
+  snd_cwnd = TCP_INIT_CWND;
+  constructor(k: Kernel) {
+    super(k, tcp_prot);
+  }
 }
 
 export function tcp_sk(sk: Sock): TcpSock {
@@ -323,21 +344,7 @@ export function tcp_poll(k: Kernel, file: File, sock: Socket, wait: PollTable | 
 
 export const tcp_prot: Proto = {
   name: "TCP",
-  alloc: (k: Kernel): Sock => {
-    const tp = sk_zero(k, tcp_prot) as TcpSock;
-    tp.rcv_nxt = 0;
-    tp.copied_seq = 0;
-    tp.ucopy = { prequeue: emptyQueue(), task: null, len: 0, memory: 0, msg: null };
-    tp.out_of_order_queue = emptyQueue();
-    tp.icsk_accept_queue = emptyQueue();
-    tp.sk_max_ack_backlog = 0;
-    tp.snd_una = tp.snd_nxt = tp.write_seq = 0;
-    tp.sk_write_queue = emptyQueue();
-    tp.sk_wmem_queued = 0;
-    tp.packets_out = 0;
-    tp.snd_cwnd = TCP_INIT_CWND;
-    return tp;
-  },
+  alloc: (k: Kernel): Sock => new TcpSockZero(k),
   init: tcp_v4_init_sock,
   close: tcp_close,
   recvmsg: tcp_recvmsg,
