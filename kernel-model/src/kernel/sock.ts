@@ -201,7 +201,7 @@ export class SockZero implements Sock {
   sk_prot_creator: Proto;
   sk_refcnt = 0;
   sk_lock: SocketLock = { owned: 0, wq: null };
-  sk_receive_queue: SkBuff[] = [];
+  sk_receive_queue: SkBuff[] = emptyQueue();
   sk_backlog: { rmem_alloc: number; len: number; queue: SkBuff[] } = { rmem_alloc: 0, len: 0, queue: emptyQueue() };
   sk_drops = 0;
   sk_forward_alloc = 0;
@@ -251,7 +251,7 @@ export function sk_alloc(k: Kernel, family: number, prot: Proto): Sock {
 export function sk_free(k: Kernel, sk: Sock): void {
   k.stats.freedUnread += sk.sk_receive_queue.length + sk.sk_backlog.queue.length; // __skb_queue_purge
   sk.sk_flags |= SOCK_DEAD;
-  sk.sk_receive_queue.length = 0;
+  sk.sk_receive_queue = emptyQueue();
   sk.sk_backlog.queue = emptyQueue();
   sk.sk_backlog.rmem_alloc = 0;
   k.socks_alive--;
@@ -261,7 +261,7 @@ export function sk_free(k: Kernel, sk: Sock): void {
 /** sock_init_data(sock, sk): queues, buffer sizes, the shared wait queue and the callbacks. */
 export function sock_init_data(k: Kernel, sock: Socket | null, sk: Sock): void {
   k.tr?.enter("sock_init_data", "sock_init_data(sock, sk)");
-  sk.sk_receive_queue = []; // skb_queue_head_init
+  sk.sk_receive_queue = emptyQueue(); // skb_queue_head_init (an array at the first skb)
   sk.sk_rcvbuf = k.sysctl.rmem_default;
   sk.sk_sndbuf = k.sysctl.wmem_default;
   sk.sk_state = TCP_CLOSE;
@@ -547,6 +547,7 @@ export function sock_queue_rcv_skb(k: Kernel, sk: Sock, skb: SkBuff): number {
     }
     sk_rmem_schedule(sk, skb.truesize);
     skb_set_owner_r(skb, sk);
+    if (isEmptyQueue(sk.sk_receive_queue)) sk.sk_receive_queue = []; // allocated on first use
     sk.sk_receive_queue.push(skb); // __skb_queue_tail
     k.tr?.leaf("__skb_queue_tail(list, skb)", "数据放到接收队列 (list = &sk->sk_receive_queue)");
     if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_data_ready(k, sk);

@@ -218,6 +218,7 @@ function step5(k: Kernel, sk: Sock, skb: SkBuff): void {
 export function tcp_queue_rcv(k: Kernel, sk: Sock, skb: SkBuff, text = "tcp_queue_rcv(sk, skb, 0, &fragstolen)"): void {
   k.tr?.enter("tcp_queue_rcv", text, "数据放到 socket 接收队列");
   k.tr?.leaf("__skb_queue_tail(&sk->sk_receive_queue, skb)");
+  if (isEmptyQueue(sk.sk_receive_queue)) sk.sk_receive_queue = []; // allocated on first use
   sk.sk_receive_queue.push(skb);
   k.tr?.leaf("skb_set_owner_r(skb, sk)", `sk_mem_charge: sk_forward_alloc -= ${skb.truesize}`);
   skb_set_owner_r(skb, sk);
