@@ -65,8 +65,11 @@ export const TASK_WAKING = 256;
 export const TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
 /** kernel/sched/sched.h: wake_flags. */
 export const WF_SYNC = 0x01;
-/** include/linux/sched.h: schedule_timeout(MAX_SCHEDULE_TIMEOUT) sleeps without a timer. */
-export const MAX_SCHEDULE_TIMEOUT = Number.MAX_SAFE_INTEGER;
+/** include/linux/sched.h: schedule_timeout(MAX_SCHEDULE_TIMEOUT) sleeps without a timer.
+ *  Model: LONG_MAX in the kernel; here -1, a small integer no timeout of the model takes (a
+ *  negative SO_RCVTIMEO becomes 0, schedule_timeout returns what is left, >= 0), so that a
+ *  sock's sk_rcvtimeo / sk_sndtimeo hold it without a boxed double each. Compared with ===. */
+export const MAX_SCHEDULE_TIMEOUT = -1;
 
 export function taskStateName(state: number): string {
   if (state === TASK_RUNNING) return "TASK_RUNNING";

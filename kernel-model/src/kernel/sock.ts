@@ -280,7 +280,7 @@ export function sock_init_data(k: Kernel, sock: Socket | null, sk: Sock): void {
   sk.sk_error_report = sock_def_error_report;
   k.tr?.leaf("sk->sk_data_ready = sock_def_readable", "软中断收到数据包会调用此函数唤醒等待的进程");
   sk.sk_rcvlowat = 1;
-  sk.sk_rcvtimeo = sk.sk_sndtimeo = Number.MAX_SAFE_INTEGER; // MAX_SCHEDULE_TIMEOUT
+  sk.sk_rcvtimeo = sk.sk_sndtimeo = MAX_SCHEDULE_TIMEOUT;
   sk.sk_refcnt = 1;
   sk.sk_drops = 0;
   k.tr?.exit();

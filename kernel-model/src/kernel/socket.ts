@@ -17,7 +17,7 @@
 // nothing), only PF_INET is registered (a kernel without IPv6, UNIX or PACKET sockets).
 
 import type { Kernel } from "./kernel";
-import { returnNow, tailCall, type KGen } from "./sched";
+import { MAX_SCHEDULE_TIMEOUT, returnNow, tailCall, type KGen } from "./sched";
 import type { Sock } from "./sock";
 import {
   alloc_file, fd_install, fdget, fput, get_unused_fd_flags, put_unused_fd, FMODE_READ, FMODE_WRITE,
@@ -435,7 +435,7 @@ export function SYSC_setsockopt(k: Kernel, fd: number, level: number, optname: n
         // sock_set_timeout: negative -> 0 (non-blocking); {0,0} -> MAX_SCHEDULE_TIMEOUT;
         // otherwise rounded up to whole jiffies
         if (val < 0) sk.sk_rcvtimeo = 0;
-        else if (val === 0) sk.sk_rcvtimeo = Number.MAX_SAFE_INTEGER;
+        else if (val === 0) sk.sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;
         else sk.sk_rcvtimeo = Math.ceil(val / JIFFY_NS) * JIFFY_NS;
         return 0;
       default:

@@ -20,7 +20,7 @@ function process_timeout(a: { k: Kernel; p: TaskStruct }): void {
 }
 
 export function* schedule_timeout(k: Kernel, timeout: number): KGen<number> {
-  if (timeout >= MAX_SCHEDULE_TIMEOUT) {
+  if (timeout === MAX_SCHEDULE_TIMEOUT) {
     k.tr?.enter("schedule_timeout", "schedule_timeout(MAX_SCHEDULE_TIMEOUT)", "no timer: schedule()", "schedule_timeout(");
     yield* schedule(k);
     k.tr?.exit();
