@@ -23,7 +23,7 @@ import {
   alloc_file, fd_install, fdget, fput, get_unused_fd_flags, put_unused_fd, FMODE_READ, FMODE_WRITE,
   O_CLOEXEC, O_NONBLOCK, O_RDWR, type File, type FileOperations, type IovIter, type Kiocb, type PollTable,
 } from "./fs";
-import { socketWaitqueueHead, type WaitQueueHead } from "./wait";
+import { SocketWqHead, type WaitQueueHead } from "./wait";
 import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT, EFAULT, EMSGSIZE } from "./errno";
 import { access_ok, copyFaults, type UserPtr } from "./uaccess";
 import { JIFFY_NS } from "./dev";
@@ -155,7 +155,7 @@ export function sock_alloc(k: Kernel): Socket {
   k.tr?.exit();
   const sock: Socket = {
     state: SS_UNCONNECTED, type: 0, flags: 0,
-    wq: { wait: socketWaitqueueHead(k.socketsCreated + 1), fasync_list: null, flags: 0 },
+    wq: new SocketWqHead(k.socketsCreated + 1), // sock_alloc_inode: the socket_wq and its wait head
     file: null, sk: null, ops: null,
   };
   k.socketsCreated++;

@@ -50,17 +50,22 @@ export function init_waitqueue_head(name: string): WaitQueueHead {
   return { task_list: smallList(), name };
 }
 
-/** Model: a socket's wq->wait (sock_alloc_inode's init_waitqueue_head), named "sockN->wq->wait"
- *  only when a trace or a diagram reads the name: an idle socket carries no string. */
-class SocketWaitHead implements WaitQueueHead {
+/** Model: struct socket_wq (include/linux/net.h) with its embedded wait_queue_head_t `wait`
+ *  (sock_alloc_inode: kmalloc + init_waitqueue_head(&wq->wait)) in one object, as in C:
+ *  wq.wait is the wq itself. The name "sockN->wq->wait" is built only when a trace or a diagram
+ *  reads it, so an idle socket carries one object and no string. */
+export class SocketWqHead implements WaitQueueHead {
   readonly task_list: WaitQueueEntry[] = smallList();
+  /** SOCKWQ_ASYNC_NOSPACE(0), SOCKWQ_ASYNC_WAITDATA(1). */
+  flags = 0;
+  readonly fasync_list = null;
   constructor(private readonly sockNo: number) {}
+  get wait(): WaitQueueHead {
+    return this;
+  }
   get name(): string {
     return `sock${this.sockNo}->wq->wait`;
   }
-}
-export function socketWaitqueueHead(sockNo: number): WaitQueueHead {
-  return new SocketWaitHead(sockNo);
 }
 
 /** DEFINE_WAIT(name): private = current, func = autoremove_wake_function. */
