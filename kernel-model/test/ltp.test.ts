@@ -11,7 +11,8 @@ import {
   EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLERR, EPOLLHUP, EPOLLET, EPOLLONESHOT, EPOLLRDHUP, EPOLLEXCLUSIVE, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD,
   EPOLL_CLOEXEC, SIGUSR1, SIG_BLOCK, KERNEL_ADDR, UNMAPPED_ADDR,
   EAFNOSUPPORT, EINVAL, EPROTONOSUPPORT, EBADF, ENOTSOCK, EFAULT, EMSGSIZE, EMFILE, EPERM, ENOENT, EEXIST, ELOOP, EINTR,
-  type Sys, type KGen, type EpollEvent, type UserMsghdr,
+  MSG_PEEK, MSG_DONTWAIT, EAGAIN,
+  type Sys, type KGen, type EpollEvent, type UserMsghdr, type Socket,
 } from "kernel-model";
 import { runApp } from "./helpers";
 
@@ -113,7 +114,18 @@ describe("recv01 / recvfrom01: errors", () => {
   it("recvfrom01.1 invalid socket: ENOTSOCK", () => {
     expect(run(function* (sys) { return yield* sys.recvfrom(0, 100, 0); })).toBe(-ENOTSOCK);
   });
-  it.skip("recv01.2 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer (import_single_range's access_ok is not modelled)", () => {});
+  /** recv(fd, (void *)-1, ...) on a connected TCP socket with data queued (LTP's setup1). */
+  function recvBadBuf(from: boolean): number {
+    return run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(2, k.now + 10_000);
+      yield* sys.compute(200_000);
+      return from ? yield* sys.recvfrom(fd, 1024, 0, { addr: null, addrlen: 16 }, KERNEL_ADDR) : yield* sys.recv(fd, 1024, 0, KERNEL_ADDR);
+    });
+  }
+  it("recv01.2 invalid recv buffer ((void *)-1): EFAULT from import_single_range's access_ok", () => {
+    expect(recvBadBuf(false)).toBe(-EFAULT);
+  });
   it.skip("recv01.3 MSG_OOB (EINVAL): urgent data (tcp_recv_urg) is not modelled", () => {});
   it.skip("recv01.4 MSG_ERRQUEUE (EAGAIN): the error queue is not modelled", () => {});
   /** recvfrom(fd, buf, 1024, 0, from, &fromlen) on a connected TCP socket with data queued. */
@@ -132,9 +144,66 @@ describe("recv01 / recvfrom01: errors", () => {
   it("recvfrom01.3 invalid socket addr length (fromlen = -1): EINVAL from move_addr_to_user, after the data was read", () => {
     expect(recvfromConn(-1)[0]).toBe(-EINVAL);
   });
-  it.skip("recvfrom01.4 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer (import_single_range's access_ok is not modelled)", () => {});
+  it("recvfrom01.4 invalid recv buffer ((void *)-1): EFAULT from import_single_range's access_ok", () => {
+    expect(recvBadBuf(true)).toBe(-EFAULT);
+  });
   it.skip("recvfrom01.5 MSG_OOB (EINVAL): urgent data is not modelled", () => {});
   it.skip("recvfrom01.6 MSG_ERRQUEUE (EAGAIN): the error queue is not modelled", () => {});
+});
+
+describe("recvfrom's user memory in 4.6.2's order (beside recv01.2 / recvfrom01.4)", () => {
+  it("import_single_range comes before sockfd_lookup_light: a bad buffer on a bad fd is EFAULT, an unmapped one EBADF", () => {
+    expect(run(function* (sys) {
+      return [yield* sys.recv(400, 100, 0, KERNEL_ADDR), yield* sys.recv(400, 100, 0, UNMAPPED_ADDR), yield* sys.recvfrom(0, 100, 0, null, KERNEL_ADDR), yield* sys.recv(0, 100, 0, UNMAPPED_ADDR)];
+    })).toEqual([-EFAULT, -EBADF, -EFAULT, -ENOTSOCK]);
+  });
+  it("TCP, unmapped buffer: skb_copy_datagram_msg faults with nothing copied, -EFAULT; the bytes stay queued for the next read", () => {
+    expect(run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(5, k.now + 10_000);
+      yield* sys.compute(200_000);
+      return [yield* sys.recv(fd, 1024, 0, UNMAPPED_ADDR), yield* sys.recv(fd, 1024, 0, null), yield* sys.recv(fd, 1024, 0)];
+    })).toEqual([-EFAULT, -EFAULT, 5]);
+  });
+  it("TCP, unmapped buffer, blocking: the reader sleeps, the segment is not eaten by tcp_copy_to_iovec, -EFAULT; it stays queued", () => {
+    expect(run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(5, k.now + 10_000); // the first segment takes the slow path (sk_forward_alloc is 0)
+      const first = yield* sys.recv(fd, 1024, 0);
+      peer.send(7, k.now + 300_000); // arrives while the reader sleeps in sk_wait_data (prequeue installed)
+      return [first, yield* sys.recv(fd, 1024, 0, UNMAPPED_ADDR), yield* sys.recv(fd, 1024, MSG_DONTWAIT)];
+    })).toEqual([5, -EFAULT, 7]);
+  });
+  it("UDP, unmapped buffer: udp_recvmsg frees the datagram (sk_drops++), -EFAULT; a faulted MSG_PEEK counts sk_drops but leaves it queued", () => {
+    const r = runApp(function* (sys, k) {
+      const fd = yield* udp(sys, 9000);
+      yield* arrive(sys, k, 9000);
+      yield* arrive(sys, k, 9000);
+      const sk = (k.current.files.fd[fd]!.private_data as Socket).sk!;
+      const out = [yield* sys.recv(fd, 100, MSG_PEEK, UNMAPPED_ADDR), sk.sk_drops, sk.sk_receive_queue.length];
+      out.push(yield* sys.recv(fd, 100, MSG_PEEK, UNMAPPED_ADDR), sk.sk_drops); // peeked before: no count
+      out.push(yield* sys.recv(fd, 100, 0, UNMAPPED_ADDR), sk.sk_drops, sk.sk_receive_queue.length); // peeked: freed, no count
+      out.push(yield* sys.recv(fd, 100, 0, UNMAPPED_ADDR), sk.sk_drops, sk.sk_receive_queue.length, sk.sk_backlog.rmem_alloc, k.stats.recvCopyFaults);
+      out.push(yield* sys.recv(fd, 100, 0));
+      return out;
+    }, { cpus: 1 }).result;
+    expect(r).toEqual([-EFAULT, 1, 2, -EFAULT, 1, -EFAULT, 1, 1, -EFAULT, 2, 0, 0, 2, -EAGAIN]);
+  });
+  it("move_addr_to_user: a bad addr_len faults at get_user (-EFAULT after the data was read); a bad addr faults only if an address is copied", () => {
+    expect(run(function* (sys, k) {
+      const u = yield* udp(sys, 9000);
+      yield* arrive(sys, k, 9000);
+      yield* arrive(sys, k, 9000);
+      const { fd } = yield* tcpConn(sys, k);
+      return [
+        yield* sys.recvfrom(u, 100, 0, { addr: null, addrlen: 16, addrlenPtr: UNMAPPED_ADDR }),
+        yield* sys.recvfrom(u, 100, 0, { addr: null, addrlen: 16, addrPtr: KERNEL_ADDR }),
+        yield* sys.recvfrom(u, 100, 0), // both datagrams were consumed before the faults
+        yield* sys.recvfrom(fd, 100, MSG_DONTWAIT, { addr: null, addrlen: 16, addrPtr: KERNEL_ADDR }), // TCP: klen 0, nothing copied
+        yield* sys.recvfrom(fd, 100, MSG_DONTWAIT, { addr: null, addrlen: 16, addrlenPtr: KERNEL_ADDR }), // -EAGAIN: move_addr_to_user not called
+      ];
+    })).toEqual([-EFAULT, -EFAULT, -EAGAIN, -EAGAIN, -EAGAIN]);
+  });
 });
 
 describe("recvmsg01: ___sys_recvmsg's checks in 4.6.2's order", () => {

@@ -35,6 +35,9 @@ export interface IovIter {
   count: number;
   /** Model: data units whose last byte was copied by this call (for end-to-end latency). */
   consumed: unknown[];
+  /** Model: the user buffer passed access_ok but is unmapped (uaccess.ts UNMAPPED_ADDR), so
+   *  the first copy_to_user of a byte (skb_copy_datagram_msg) faults. */
+  fault?: boolean;
 }
 
 /** struct kiocb (include/linux/fs.h). */

@@ -28,6 +28,12 @@ import { userPtrName, type UserPtr } from "./uaccess";
 import { SIGSET_SIZE } from "./signal";
 import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, SYSC_epoll_pwait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
 
+/** A user buffer as a syscall's label prints it: "buf", or NULL / (void *)-1 / <unmapped>. */
+function bufName(p: UserPtr<unknown>): string {
+  const n = userPtrName(p);
+  return n === "ptr" ? "buf" : n;
+}
+
 export interface Sys {
   readonly task: TaskStruct;
   socket(family: number, type: number, protocol: number): KGen<number>;
@@ -35,11 +41,13 @@ export interface Sys {
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
   read(fd: number, count: number): KGen<number>;
-  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). */
-  recv(fd: number, len: number, flags?: number): KGen<number>;
+  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). `buf`
+   *  defaults to a good buffer; KERNEL_ADDR fails access_ok (-EFAULT before the fd lookup),
+   *  UNMAPPED_ADDR or NULL faults at the copy (uaccess.ts). */
+  recv(fd: number, len: number, flags?: number, buf?: UserPtr<unknown>): KGen<number>;
   /** recvfrom(fd, buf, len, flags, addr, addrlen): with `from`, the sender's address is
-   *  copied to from.addr and its length to from.addrlen (move_addr_to_user). */
-  recvfrom(fd: number, len: number, flags?: number, from?: RecvfromAddr | null): KGen<number>;
+   *  copied to from.addr and its length to from.addrlen (move_addr_to_user); `buf` as recv's. */
+  recvfrom(fd: number, len: number, flags?: number, from?: RecvfromAddr | null, buf?: UserPtr<unknown>): KGen<number>;
   bind(fd: number, port: number): KGen<number>;
   listen(fd: number, backlog: number): KGen<number>;
   accept(fd: number): KGen<number>;
@@ -141,14 +149,14 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
       const iter: IovIter = { count, consumed: [] };
       return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter), iter);
     },
-    recv(fd, len, flags = 0) {
+    recv(fd, len, flags = 0, buf = {}) {
       const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
+      return syscall(k, p, `recv(${fd}, ${bufName(buf)}, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter, null, buf), iter);
     },
-    recvfrom(fd, len, flags = 0, from = null) {
+    recvfrom(fd, len, flags = 0, from = null, buf = {}) {
       const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})`,
-        () => SYSC_recvfrom(k, fd, len, flags, iter, from), iter);
+      return syscall(k, p, `recvfrom(${fd}, ${bufName(buf)}, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})`,
+        () => SYSC_recvfrom(k, fd, len, flags, iter, from, buf), iter);
     },
     bind: (fd, port) => syscall(k, p, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); }),
     listen: (fd, backlog) => syscall(k, p, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); }),

@@ -38,7 +38,7 @@ import { sock_poll_wait } from "./poll";
 import { inet_csk_accept } from "./inet_connection_sock";
 import type { File, PollTable } from "./fs";
 import { ehashKey } from "./inet_hashtables";
-import { EAGAIN, ENOTCONN } from "./errno";
+import { EAGAIN, EFAULT, ENOTCONN } from "./errno";
 
 /** struct tcp_sock (include/linux/tcp.h) with inet_connection_sock's accept queue. */
 export interface TcpSock extends Sock {
@@ -178,6 +178,12 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
         const used = Math.min(skb.len - offset, len);
         if (!(flags & MSG_TRUNC)) {
           if (k.tr) skb_copy_datagram_msg(k, `skb, offset, msg, used = ${used}`, peek ? "拷贝到用户空间 (MSG_PEEK: *seq = peek_seq)" : "拷贝到用户空间");
+          if (used > 0 && msg.msg_iter.fault) {
+            // Exception. Bailout! (an unmapped buffer): -EFAULT if nothing was copied yet, else
+            // the bytes copied so far; *seq does not move, the data stays queued
+            if (!copied) copied = -EFAULT;
+            break;
+          }
           yield* burn(used * k.costs.copyPerByte, "sys");
         }
         addSeq(used);

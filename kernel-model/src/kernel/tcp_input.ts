@@ -55,7 +55,8 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
     tcp_data_snd_check(k, sk, tcp_ack(k, sk, skb, "tcp_ack(sk, skb, 0)"));
   } else if (skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0 && skb.len > 0) {
     let eaten = false;
-    if (tp.ucopy.task === k.current && tp.copied_seq === tp.rcv_nxt && skb.len <= tp.ucopy.len && sock_owned_by_user(sk)) {
+    // tcp_copy_to_iovec fails on an unmapped buffer (msg_iter.fault): not eaten, queued instead
+    if (tp.ucopy.task === k.current && tp.copied_seq === tp.rcv_nxt && skb.len <= tp.ucopy.len && sock_owned_by_user(sk) && !tp.ucopy.msg?.msg_iter.fault) {
       // in the reader's context (prequeue / backlog): tcp_copy_to_iovec, straight to user space
       k.tr?.leaf("tcp_copy_to_iovec(sk, skb, tcp_header_len)", "进程上下文: 直接拷贝到用户缓冲区 (ucopy)", "tcp_copy_to_iovec");
       charge(k, skb.len * k.costs.copyPerByte);
