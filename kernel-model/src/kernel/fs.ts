@@ -16,7 +16,8 @@
 
 import type { Kernel } from "./kernel";
 import type { KGen } from "./sched";
-import { EBADF, EINVAL, EMFILE } from "./errno";
+import { EBADF, EFAULT, EINVAL, EMFILE } from "./errno";
+import { access_ok, copyFaults, type UserPtr } from "./uaccess";
 
 // include/uapi/asm-generic/fcntl.h
 export const O_RDONLY = 0o0;
@@ -222,22 +223,24 @@ export function exit_files(k: Kernel): void {
 }
 
 /** SYSC_read(fd, buf, count) -> vfs_read. Book: §3.3 (the seed's second trace). */
-export function* SYSC_read(k: Kernel, fd: number, count: number, iter: IovIter): KGen<number> {
+export function* SYSC_read(k: Kernel, fd: number, count: number, iter: IovIter, buf: UserPtr<unknown> = {}): KGen<number> {
   k.tr?.enter("SYSC_read", `SYSC_read(fd = ${fd}, buf, count = ${count})`);
   try {
     const file = fdget(k, fd); // fdget_pos
     if (!file) return -EBADF;
-    return yield* vfs_read(k, file, count, iter);
+    return yield* vfs_read(k, file, count, iter, buf);
   } finally {
     k.tr?.exit();
   }
 }
 
-export function* vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+export function* vfs_read(k: Kernel, file: File, count: number, iter: IovIter, buf: UserPtr<unknown> = {}): KGen<number> {
   k.tr?.enter("vfs_read", "vfs_read(f.file, buf, count, &pos)");
   try {
     if (!(file.f_mode & FMODE_READ)) return -EBADF;
     if (!(file.f_mode & FMODE_CAN_READ)) return -EINVAL;
+    if (!access_ok(buf)) return -EFAULT; // access_ok(VERIFY_WRITE, buf, count)
+    iter.fault = copyFaults(buf); // NULL or unmapped: the copy (skb_copy_datagram_msg) faults
     return yield* __vfs_read(k, file, count, iter);
   } finally {
     k.tr?.exit();

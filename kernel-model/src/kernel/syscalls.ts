@@ -40,7 +40,7 @@ export interface Sys {
   close(fd: number): KGen<number>;
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
-  read(fd: number, count: number): KGen<number>;
+  read(fd: number, count: number, buf?: UserPtr<unknown>): KGen<number>;
   /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). `buf`
    *  defaults to a good buffer; KERNEL_ADDR fails access_ok (-EFAULT before the fd lookup),
    *  UNMAPPED_ADDR or NULL faults at the copy (uaccess.ts). */
@@ -145,9 +145,9 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     },
     close: (fd) => syscall(k, p, `close(${fd})`, () => SYSC_close(k, fd)),
     dup: (fd) => syscall(k, p, `dup(${fd})`, () => SYSC_dup(k, fd)),
-    read(fd, count) {
+    read(fd, count, buf = {}) {
       const iter: IovIter = { count, consumed: [] };
-      return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter), iter);
+      return syscall(k, p, `read(${fd}, ${bufName(buf)}, ${count})`, () => SYSC_read(k, fd, count, iter, buf), iter);
     },
     recv(fd, len, flags = 0, buf = {}) {
       const iter: IovIter = { count: len, consumed: [] };
