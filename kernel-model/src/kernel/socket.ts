@@ -17,7 +17,7 @@
 // nothing), only PF_INET is registered (a kernel without IPv6, UNIX or PACKET sockets).
 
 import type { Kernel } from "./kernel";
-import type { KGen } from "./sched";
+import { returnNow, tailCall, type KGen } from "./sched";
 import type { Sock } from "./sock";
 import {
   alloc_file, fd_install, fdget, fput, get_unused_fd_flags, put_unused_fd, FMODE_READ, FMODE_WRITE,
@@ -25,7 +25,7 @@ import {
 } from "./fs";
 import { init_waitqueue_head, type WaitQueueHead } from "./wait";
 import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT, EFAULT, EMSGSIZE } from "./errno";
-import { access_ok, copyFaults, type BadUserAddr, type UserPtr } from "./uaccess";
+import { access_ok, copyFaults, USER_BUF, type BadUserAddr, type UserPtr } from "./uaccess";
 import { JIFFY_NS } from "./dev";
 import { sock_write_iter } from "./socket_send";
 
@@ -278,34 +278,24 @@ export function sockfd_lookup_light(k: Kernel, fd: number): Socket | number {
 }
 
 /** sock_read_iter: read(2) on a socket. O_NONBLOCK -> MSG_DONTWAIT. */
-export function* sock_read_iter(k: Kernel, iocb: Kiocb, to: IovIter): KGen<number> {
+export function sock_read_iter(k: Kernel, iocb: Kiocb, to: IovIter): KGen<number> {
   k.tr?.enter("sock_read_iter", "filp->f_op->read_iter(&kiocb, &iter)", "= sock_read_iter");
-  try {
-    const file = iocb.ki_filp;
-    const sock = file.private_data as Socket;
-    const msg: Msghdr = { msg_flags: file.f_flags & O_NONBLOCK ? MSG_DONTWAIT : 0, msg_iter: to };
-    if (iocb.ki_pos !== 0) return -ESPIPE;
-    if (to.count === 0) return 0; // match SYS5 behaviour
-    return yield* sock_recvmsg(k, sock, msg, to.count, msg.msg_flags);
-  } finally {
-    k.tr?.exit();
-  }
+  const file = iocb.ki_filp;
+  const sock = file.private_data as Socket;
+  const msg: Msghdr = { msg_flags: file.f_flags & O_NONBLOCK ? MSG_DONTWAIT : 0, msg_iter: to };
+  if (iocb.ki_pos !== 0) return returnNow(k, -ESPIPE);
+  if (to.count === 0) return returnNow(k, 0); // match SYS5 behaviour
+  return tailCall(k, sock_recvmsg(k, sock, msg, to.count, msg.msg_flags)); // a tail call (sched.ts)
 }
 
 /** sock_recvmsg -> sock_recvmsg_nosec -> sock->ops->recvmsg. */
-export function* sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number,
+export function sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number,
   text = "sock_recvmsg(sock, &msg, iov_iter_count(to), msg.msg_flags)"): KGen<number> {
   k.tr?.enter("sock_recvmsg", text);
   k.tr?.enter("sock_recvmsg_nosec", "sock_recvmsg_nosec(sock, msg, size, flags)");
   k.tr?.enter("", "sock->ops->recvmsg(sock, msg, size, flags)", `这里即是${sock.ops?.recvmsg ? "inet_recvmsg" : "NULL"}`);
-  try {
-    if (!sock.ops?.recvmsg) return -EINVAL;
-    return yield* sock.ops.recvmsg(k, sock, msg, size, flags);
-  } finally {
-    k.tr?.exit();
-    k.tr?.exit();
-    k.tr?.exit();
-  }
+  if (!sock.ops?.recvmsg) return returnNow(k, -EINVAL, 3);
+  return tailCall(k, sock.ops.recvmsg(k, sock, msg, size, flags), 3); // a tail call (sched.ts)
 }
 
 /** sock_poll: file->f_op->poll for sockets -> sock->ops->poll (tcp_poll / udp_poll). */
@@ -398,7 +388,7 @@ export function move_addr_to_user(k: Kernel, kaddr: SockaddrIn, klen: number, u:
 /** SYSCALL_DEFINE6(recvfrom, ...). x86-64 has no recv syscall (syscall_64.tbl): glibc's
  *  recv(fd, buf, len, flags) is recvfrom(fd, buf, len, flags, NULL, NULL). */
 export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter, uaddr: RecvfromAddr | null = null,
-  ubuf: UserPtr<unknown> = {}): KGen<number> {
+  ubuf: UserPtr<unknown> = USER_BUF): KGen<number> {
   k.tr?.enter("SYSC_recvfrom", `SYSC_recvfrom(fd = ${fd}, ubuf, size = ${size}, flags = 0x${flags.toString(16)}, ${uaddr ? "addr, addr_len" : "addr = NULL, addr_len = NULL"})`);
   try {
     k.tr?.leaf("err = import_single_range(READ, ubuf, size, &iov, &msg.msg_iter)", undefined, "import_single_range");
@@ -406,7 +396,7 @@ export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: numbe
     // access_ok(VERIFY_WRITE, buf, len): a buffer above TASK_SIZE_MAX fails before the fd lookup
     if (!access_ok(ubuf)) return -EFAULT;
     iter.count = Math.min(size, MAX_RW_COUNT);
-    iter.fault = copyFaults(ubuf); // NULL or unmapped: the copy faults later
+    if (ubuf !== USER_BUF) iter.fault = copyFaults(ubuf); // NULL or unmapped: the copy faults later
     k.tr?.leaf("sock = sockfd_lookup_light(fd, &err, &fput_needed)", undefined, "sockfd_lookup_light");
     const sock = sockfd_lookup_light(k, fd);
     if (typeof sock === "number") return sock;
