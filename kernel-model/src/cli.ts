@@ -4,7 +4,7 @@
 //
 //   kernel-model trace <name> [--json]     call tree in the book's |- format (or JSON)
 //   kernel-model trace <name> --break FN   the backtrace when FN is entered, gdb-style
-//   kernel-model run --model blocking|epoll --conns N --msgs M [--rate PPS] [--cpus C]
+//   kernel-model run --model blocking|epoll|poll --conns N --msgs M [--rate PPS] [--cpus C]
 //                    [--seed S] [--proto tcp|udp] [--calibrate PROBE.json] [--json]
 //                    one workload, its summary; the JSON repeats every parameter and flags drops
 //   kernel-model compare [--probe FILE] [--calibrate FILE] [--json]
@@ -59,8 +59,8 @@ function buildProgram(out: (s: string) => void): Command {
     });
   program
     .command("run")
-    .description("run one workload (a blocking or an epoll server) and print its summary")
-    .addOption(new Option("--model <model>", "blocking: a thread per connection in read(); epoll: epoll_wait + non-blocking reads").choices(["blocking", "epoll"]).makeOptionMandatory())
+    .description("run one workload (a blocking, an epoll or a poll server) and print its summary")
+    .addOption(new Option("--model <model>", "blocking: a thread per connection in read(); epoll: epoll_wait + non-blocking reads; poll: one thread in poll() over every socket").choices(["blocking", "epoll", "poll"]).makeOptionMandatory())
     .requiredOption("--conns <n>", "connections", intArg("--conns", 1, 1_000_000))
     .requiredOption("--msgs <m>", "messages in total", intArg("--msgs", 1, 100_000_000))
     .option("--rate <pps>", "messages per second over all connections (default 10000; --sender loopback: back to back)", intArg("--rate", 1, 1e9))
@@ -85,7 +85,7 @@ function buildProgram(out: (s: string) => void): Command {
       }
       const rate = opts.rate === undefined ? (sender === "remote" ? 10_000 : undefined) : (opts.rate as number);
       const o: ServerOptions = {
-        model: opts.model as "blocking" | "epoll", proto: opts.proto as "tcp" | "udp", conns: opts.conns as number,
+        model: opts.model as "blocking" | "epoll" | "poll", proto: opts.proto as "tcp" | "udp", conns: opts.conns as number,
         msgs: opts.msgs as number, rate, sender, senderCpu: opts.senderCpu as number, cpus: opts.cpus as number, seed: opts.seed as number,
         pattern: opts.pattern as ServerOptions["pattern"], burst: opts.burst as number, msgSize: opts.size as number,
         work: opts.work as number, epollThreads: opts.threads as number, et: Boolean(opts.et),

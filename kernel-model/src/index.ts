@@ -19,6 +19,8 @@ export * from "./kernel/signal";
 export * from "./kernel/kernel";
 export * from "./kernel/timer";
 export * from "./kernel/poll";
+export * from "./kernel/select";
+export * from "./kernel/uaccess";
 export * from "./kernel/softirq";
 export * from "./kernel/dev";
 export * from "./kernel/ip_input";

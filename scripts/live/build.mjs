@@ -30,7 +30,7 @@ const ROOT = path.resolve(HERE, "..", "..");
 export const VIRTUAL_ROOT = "/linux-net-ch3";
 export const VIRTUAL_CWD = `${VIRTUAL_ROOT}/notebooks`;
 /** Files a chapter reads (3.6 reads the newest probe result, else the reference run). */
-export const FILES = [{ dir: "scripts/probe", match: /^reference\.json$/ }, { dir: "scripts/probe/results", match: /\.json$/ }];
+export const FILES = [{ dir: "scripts/probe", match: /^(reference|repeats)\.json$/ }, { dir: "scripts/probe/results", match: /\.json$/ }];
 
 function snapshot(root) {
   const files = {};

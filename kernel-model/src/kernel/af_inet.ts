@@ -202,7 +202,7 @@ export function* inet_accept(k: Kernel, sock: Socket, newsock: Socket, flags: nu
     const r = yield* inet_csk_accept(k, sk1, flags);
     if (typeof r === "number") return r;
     const sk2 = r;
-    lock_sock(k, sk2);
+    yield* lock_sock(k, sk2);
     sock_graft(k, sk2, newsock);
     newsock.state = SS_CONNECTED;
     release_sock(k, sk2);

@@ -38,13 +38,13 @@ export const SHUT_RDWR = 2;
  *  protocol's shutdown (tcp_shutdown: FIN) runs, and sk_state_change wakes every waiter. An
  *  unconnected socket (TCP_CLOSE, e.g. a bound UDP socket) gets -ENOTCONN but is shut down
  *  all the same ("Hack to wake up other listeners ... -- RR"). */
-export function inet_shutdown(k: Kernel, sock: Socket, how: number): number {
+export function* inet_shutdown(k: Kernel, sock: Socket, how: number): KGen<number> {
   k.tr?.enter("inet_shutdown", `inet_shutdown(sock, how = ${how})`);
   try {
     how++; // maps 0->1 (RCV_SHUTDOWN), 1->2 (SEND_SHUTDOWN), 2->3
     if (how & ~SHUTDOWN_MASK || !how) return -EINVAL;
     const sk = sock.sk!;
-    lock_sock(k, sk);
+    yield* lock_sock(k, sk);
     let err = 0;
     if (sock.state === SS_CONNECTING) sock.state = sk.sk_state === TCP_SYN_SENT || sk.sk_state === TCP_CLOSE ? SS_DISCONNECTING : SS_CONNECTED;
     if (sk.sk_state === TCP_LISTEN || sk.sk_state === TCP_SYN_SENT) {
@@ -121,7 +121,7 @@ function* inet_wait_for_connect(k: Kernel, sk: Sock, timeo: number): KGen<number
     release_sock(k, sk); // the SYN-ACK may be waiting in sk_backlog: ESTABLISHED, our ACK queued
     yield* bhEnablePoint(k, "release_sock"); // ... and sent to the listener here
     timeo = yield* schedule_timeout(k, timeo);
-    lock_sock(k, sk);
+    yield* lock_sock(k, sk);
     if (k.current.sigpending || !timeo) break;
     prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
   }
@@ -134,7 +134,7 @@ function* inet_wait_for_connect(k: Kernel, sk: Sock, timeo: number): KGen<number
 export function* inet_stream_connect(k: Kernel, sock: Socket, addr: SockaddrIn, flags: number): KGen<number> {
   k.tr?.enter("inet_stream_connect", "sock->ops->connect(sock, uaddr, addr_len, flags) = inet_stream_connect(sock, uaddr, addr_len, flags)");
   const sk = sock.sk!;
-  lock_sock(k, sk);
+  yield* lock_sock(k, sk);
   let err = 0;
   try {
     k.tr?.enter("__inet_stream_connect", "__inet_stream_connect(sock, uaddr, addr_len, flags)");

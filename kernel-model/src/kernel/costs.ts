@@ -44,6 +44,11 @@ export interface Costs {
   epollEvent: number;
   /** ep_poll_callback in softirq (adds the epitem to rdllist, wakes ep->wq). */
   epollCallback: number;
+  /** poll()/select() per fd per scan: fdget + f_op->poll + the mask (do_pollfd). */
+  pollFd: number;
+  /** poll()/select() per registration: __pollwait (poll_get_entry, get_file, add_wait_queue)
+   *  and its undoing in poll_freewait (remove_wait_queue, fput). */
+  pollWait: number;
   /** The protocol's sendmsg excluding the copy (udp_sendmsg: route, ip_make_skb, headers). */
   sendmsg: number;
   /** Per packet on the way down: ip_local_out -> ip_output -> dev_queue_xmit -> loopback_xmit -> netif_rx. */
@@ -74,6 +79,8 @@ export const DEFAULT_COSTS: Readonly<Costs> = {
   epollWait: 300, // model estimate
   epollEvent: 100, // model estimate: one tcp_poll + two __put_user
   epollCallback: 200, // model estimate
+  pollFd: 100, // model estimate: one ->poll, as epollEvent's re-check
+  pollWait: 100, // model estimate: two list operations under the queue's spinlock + a refcount pair
   sendmsg: 500, // model estimate
   txPacket: 700, // model estimate
   backlogPacket: 800, // model estimate: rxPacket without igb_clean_rx_irq's descriptor and skb build

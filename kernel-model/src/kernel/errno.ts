@@ -42,6 +42,10 @@ export const ECONNREFUSED = 111;
 export const ENOSPC = 28;
 /** Kernel-internal: restart the syscall if the handler has SA_RESTART, else EINTR. */
 export const ERESTARTSYS = 512;
+/** Kernel-internal (include/linux/errno.h): restart only if no handler ran; a handler -> EINTR. */
+export const ERESTARTNOHAND = 514;
+/** Kernel-internal: restart through restart_block (poll, nanosleep); a handler -> EINTR. */
+export const ERESTART_RESTARTBLOCK = 516;
 
 const NAMES: Record<number, string> = {
   [EPERM]: "EPERM", [ENOENT]: "ENOENT", [EINTR]: "EINTR", [EBADF]: "EBADF", [EAGAIN]: "EAGAIN",
@@ -52,7 +56,7 @@ const NAMES: Record<number, string> = {
   [EOPNOTSUPP]: "EOPNOTSUPP", [EAFNOSUPPORT]: "EAFNOSUPPORT", [EADDRINUSE]: "EADDRINUSE",
   [ENOBUFS]: "ENOBUFS", [EISCONN]: "EISCONN", [EADDRNOTAVAIL]: "EADDRNOTAVAIL", [ECONNABORTED]: "ECONNABORTED", [EALREADY]: "EALREADY", [EINPROGRESS]: "EINPROGRESS", [ENOTCONN]: "ENOTCONN",
   [ECONNRESET]: "ECONNRESET", [ECONNREFUSED]: "ECONNREFUSED", [ENOSPC]: "ENOSPC",
-  [ERESTARTSYS]: "ERESTARTSYS",
+  [ERESTARTSYS]: "ERESTARTSYS", [ERESTARTNOHAND]: "ERESTARTNOHAND", [ERESTART_RESTARTBLOCK]: "ERESTART_RESTARTBLOCK",
 };
 
 /** "-EAGAIN" for -11, the number itself for a non-negative result. */

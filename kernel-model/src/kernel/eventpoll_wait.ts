@@ -18,7 +18,13 @@
 //   on rdllist's tail, EPOLLET items do not, EPOLLONESHOT items are disarmed; undelivered items go
 //   back at the head; a non-empty rdllist wakes the next waiter.
 //
-// Model vs kernel: `events` is a JS array the call fills (no EFAULT); each item the copy loop
+// * SYSC_epoll_pwait(epfd, events, maxevents, timeout, sigmask, sigsetsize): sigsetsize must be
+//   sizeof(sigset_t) (-EINVAL), the mask is copied (-EFAULT), set as current->blocked around
+//   epoll_wait, and restored at once, or after the signal's delivery if the wait ended -EINTR.
+//
+// Model vs kernel: `events` is a JS array the call fills, or a bad address (uaccess.ts): one
+// above TASK_SIZE_MAX fails access_ok (-EFAULT before the fd lookup); an unmapped one faults at
+// the first __put_user in ep_send_events_proc (the item goes back on rdllist); each item the copy loop
 // re-polls costs costs.epollEvent of CPU (the interrupts that arrive during that time meet a scan
 // in progress: the ovflist path), ep_poll itself costs.epollWait. The timeout's slack is 4.6's
 // select_estimate_accuracy and the hrtimer fires at the end of the range (hrtimer.ts).
@@ -28,10 +34,12 @@ import type { File } from "./fs";
 import { burn, set_current_state, TASK_INTERRUPTIBLE, TASK_RUNNING, type KGen } from "./sched";
 import { __add_wait_queue_exclusive, __remove_wait_queue, init_waitqueue_entry, wake_up_locked, waitqueue_active } from "./wait";
 import { init_poll_funcptr } from "./poll";
-import { INIT_LIST_HEAD, list_add_tail, list_del_init, list_empty, list_first_entry, list_splice, list_splice_init, type ListHead } from "./list";
+import { INIT_LIST_HEAD, list_add, list_add_tail, list_del_init, list_empty, list_first_entry, list_splice, list_splice_init, type ListHead } from "./list";
 import { mutex_lock, mutex_unlock } from "./mutex";
 import { schedule_hrtimeout_range, select_estimate_accuracy } from "./hrtimer";
-import { EBADF, EINTR, EINVAL } from "./errno";
+import { EBADF, EFAULT, EINTR, EINVAL } from "./errno";
+import { access_ok, copyFaults, type UserPtr } from "./uaccess";
+import { set_current_blocked, SIGSET_SIZE } from "./signal";
 import { EPOLLET, EPOLLONESHOT, epollEventNames, type EpollEvent } from "./eventpoll_uapi";
 import {
   EP_MAX_EVENTS, EP_PRIVATE_BITS, EP_UNACTIVE_PTR, ep_events_available, ep_is_linked, ep_item_poll, fdget_light, fdput_all,
@@ -79,7 +87,7 @@ export function ep_scan_done(k: Kernel, ep: Eventpoll, txlist: ListHead<Epitem>)
 }
 
 /** ep_send_events_proc: copy up to maxevents ready items to user space, re-polling each. */
-function* ep_send_events_proc(k: Kernel, ep: Eventpoll, head: ListHead<Epitem>, events: EpollEvent[], maxevents: number): KGen<number> {
+function* ep_send_events_proc(k: Kernel, ep: Eventpoll, head: ListHead<Epitem>, events: UserPtr<EpollEvent[]>, maxevents: number): KGen<number> {
   k.tr?.enter("ep_send_events_proc", "(*sproc)(ep, &txlist, priv) = ep_send_events_proc(ep, &txlist, esed)", undefined, "(*sproc)(");
   const pt = init_poll_funcptr(null);
   let eventcnt = 0;
@@ -88,6 +96,12 @@ function* ep_send_events_proc(k: Kernel, ep: Eventpoll, head: ListHead<Epitem>, 
     list_del_init(epi.rdllink);
     const revents = ep_item_poll(k, epi, pt);
     if (revents) {
+      if (copyFaults(events)) {
+        list_add(epi.rdllink, head); // __put_user faulted: the item stays ready
+        k.tr?.leaf("__put_user(revents, &uevent->events): -EFAULT", "user buffer not mapped");
+        k.tr?.exit();
+        return eventcnt ? eventcnt : -EFAULT;
+      }
       events.push({ events: revents, data: epi.event.data }); // __put_user x2
       eventcnt++;
       let what: string;
@@ -111,7 +125,7 @@ function* ep_send_events_proc(k: Kernel, ep: Eventpoll, head: ListHead<Epitem>, 
 }
 
 /** ep_scan_ready_list(ep, ep_send_events_proc, ...): with ep->mtx held, for epoll_wait. */
-function* ep_send_events(k: Kernel, ep: Eventpoll, events: EpollEvent[], maxevents: number): KGen<number> {
+function* ep_send_events(k: Kernel, ep: Eventpoll, events: UserPtr<EpollEvent[]>, maxevents: number): KGen<number> {
   k.tr?.enter("ep_send_events", "ep_send_events(ep, events, maxevents)");
   k.tr?.enter("ep_scan_ready_list", "ep_scan_ready_list(ep, ep_send_events_proc, &esed, 0, false)");
   yield* mutex_lock(k, ep.mtx);
@@ -127,7 +141,7 @@ function* ep_send_events(k: Kernel, ep: Eventpoll, events: EpollEvent[], maxeven
 }
 
 /** ep_poll(ep, events, maxevents, timeout ms): wait for events and copy them out. */
-function* ep_poll(k: Kernel, ep: Eventpoll, events: EpollEvent[], maxevents: number, timeout: number): KGen<number> {
+function* ep_poll(k: Kernel, ep: Eventpoll, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number): KGen<number> {
   k.tr?.enter("ep_poll", `ep_poll(ep, events, maxevents = ${maxevents}, timeout = ${timeout})`);
   yield* burn(k.costs.epollWait, "sys");
   const p = k.current;
@@ -180,18 +194,47 @@ function* ep_poll(k: Kernel, ep: Eventpoll, events: EpollEvent[], maxevents: num
 
 /** SYSCALL_DEFINE4(epoll_wait, epfd, events, maxevents, timeout). The events array receives
  *  the n events (its length becomes n). */
-export function* SYSC_epoll_wait(k: Kernel, epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number> {
+export function* SYSC_epoll_wait(k: Kernel, epfd: number, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number): KGen<number> {
   k.tr?.enter("SYSC_epoll_wait", `SYSC_epoll_wait(epfd = ${epfd}, events, maxevents = ${maxevents}, timeout = ${timeout})`);
   const refs: File[] = [];
   try {
-    events.length = 0;
+    if (Array.isArray(events)) events.length = 0;
     if (maxevents <= 0 || maxevents > EP_MAX_EVENTS) return -EINVAL;
+    if (!access_ok(events)) return -EFAULT; // access_ok(VERIFY_WRITE, events, maxevents * sizeof(struct epoll_event))
     const f = fdget_light(k, epfd, refs);
     if (!f) return -EBADF;
     if (!is_file_epoll(f)) return -EINVAL;
     return yield* ep_poll(k, f.private_data as Eventpoll, events, maxevents, timeout);
   } finally {
     fdput_all(k, refs);
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE6(epoll_pwait, epfd, events, maxevents, timeout, sigmask, sigsetsize): epoll_wait
+ *  with current->blocked = *sigmask for its duration. sigmask null: plain epoll_wait. */
+export function* SYSC_epoll_pwait(k: Kernel, epfd: number, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number,
+  sigmask: UserPtr<number>, sigsetsize: number): KGen<number> {
+  k.tr?.enter("SYSC_epoll_pwait", `SYSC_epoll_pwait(epfd = ${epfd}, events, maxevents = ${maxevents}, timeout = ${timeout}, sigmask, sigsetsize = ${sigsetsize})`);
+  try {
+    const p = k.current;
+    let sigsaved = 0;
+    if (sigmask !== null) {
+      if (sigsetsize !== SIGSET_SIZE) return -EINVAL;
+      if (copyFaults(sigmask)) return -EFAULT; // copy_from_user(&ksigmask, sigmask, sizeof(ksigmask))
+      sigsaved = p.blocked;
+      set_current_blocked(k, sigmask as number);
+      k.tr?.leaf(`set_current_blocked(&ksigmask = 0x${(sigmask as number).toString(16)})`, "the mask the caller asked for, during the wait");
+    }
+    const error = yield* SYSC_epoll_wait(k, epfd, events, maxevents, timeout);
+    if (sigmask !== null) {
+      if (error === -EINTR) {
+        // set_restore_sigmask(): do_signal delivers the signal first, then the mask comes back
+        p.saved_sigmask = sigsaved;
+      } else set_current_blocked(k, sigsaved);
+    }
+    return error;
+  } finally {
     k.tr?.exit();
   }
 }

@@ -84,6 +84,9 @@ export interface FilesStruct {
   fd: (File | null)[];
   /** open_fds bitmap: a slot can be reserved (get_unused_fd_flags) before fd_install. */
   open_fds: boolean[];
+  /** close_on_exec bitmap: set by O_CLOEXEC / SOCK_CLOEXEC / EPOLL_CLOEXEC at allocation or by
+   *  fcntl(F_SETFD, FD_CLOEXEC); cleared when the fd is allocated without it or closed. */
+  close_on_exec: boolean[];
   next_fd: number;
   /** RLIMIT_NOFILE (soft). Default 1024, as `ulimit -n`. */
   rlimit_nofile: number;
@@ -93,7 +96,7 @@ export interface FilesStruct {
 
 /** A new fd table. A user process starts with fds 0, 1, 2 open on its terminal. */
 export function newFiles(tty: File | null, rlimit_nofile = 1024): FilesStruct {
-  const files: FilesStruct = { fd: [], open_fds: [], next_fd: 0, rlimit_nofile, count: 1 };
+  const files: FilesStruct = { fd: [], open_fds: [], close_on_exec: [], next_fd: 0, rlimit_nofile, count: 1 };
   if (tty) {
     for (let fd = 0; fd < 3; fd++) {
       files.fd[fd] = get_file(tty);
@@ -125,8 +128,8 @@ export function get_unused_fd_flags(k: Kernel, flags: number): number {
   }
   files.open_fds[fd] = true;
   files.next_fd = fd + 1;
+  files.close_on_exec[fd] = (flags & O_CLOEXEC) !== 0; // __set_close_on_exec / __clear_close_on_exec
   k.tr?.leaf(`fd = get_unused_fd_flags(flags) = ${fd}`, "lowest free fd", "get_unused_fd_flags");
-  void flags;
   return fd;
 }
 
@@ -175,6 +178,7 @@ export function* SYSC_close(k: Kernel, fd: number): KGen<number> {
     const file = fdget(k, fd);
     if (!file) return -EBADF;
     files.fd[fd] = null;
+    files.close_on_exec[fd] = false; // __clear_close_on_exec
     put_unused_fd(k, fd);
     k.tr?.leaf("filp_close(file, files) -> fput(file)", undefined, "filp_close");
     fput(k, file);
@@ -287,15 +291,28 @@ export function* SYSC_write(k: Kernel, fd: number, count: number): KGen<number> 
 }
 
 // include/uapi/asm-generic/fcntl.h
+export const F_GETFD = 1;
+export const F_SETFD = 2;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
 
-/** SYSCALL_DEFINE3(fcntl): F_GETFL, F_SETFL (only O_NONBLOCK changes), as setfl() allows. */
+/** include/uapi/asm-generic/fcntl.h: the one fd flag. */
+export const FD_CLOEXEC = 1;
+
+/** SYSCALL_DEFINE3(fcntl) -> do_fcntl (fs/fcntl.c): F_GETFD / F_SETFD (the close_on_exec bit:
+ *  get_close_on_exec, set_close_on_exec(fd, arg & FD_CLOEXEC)), F_GETFL, F_SETFL (only
+ *  O_NONBLOCK changes, as setfl() allows); other commands -EINVAL. */
 export function SYSC_fcntl(k: Kernel, fd: number, cmd: number, arg: number): number {
   k.tr?.enter("SYSC_fcntl", `SYSC_fcntl(fd = ${fd}, cmd = ${cmd}, 0x${arg.toString(16)})`);
   try {
     const file = fdget(k, fd);
-    if (!file) return -EBADF;
+    if (!file) return -EBADF; // fdget_raw
+    const files = k.current.files;
+    if (cmd === F_GETFD) return files.close_on_exec[fd] ? FD_CLOEXEC : 0;
+    if (cmd === F_SETFD) {
+      files.close_on_exec[fd] = (arg & FD_CLOEXEC) !== 0;
+      return 0;
+    }
     if (cmd === F_GETFL) return file.f_flags;
     if (cmd === F_SETFL) {
       file.f_flags = (file.f_flags & ~O_NONBLOCK) | (arg & O_NONBLOCK);

@@ -25,7 +25,7 @@ function* inet_csk_wait_for_connect(k: Kernel, sk: Sock, timeo: number): KGen<nu
     prepare_to_wait_exclusive(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
     release_sock(k, sk);
     if (tcp_sk(sk).icsk_accept_queue.length === 0) timeo = yield* schedule_timeout(k, timeo);
-    lock_sock(k, sk);
+    yield* lock_sock(k, sk);
     err = 0;
     if (tcp_sk(sk).icsk_accept_queue.length > 0) break;
     err = -EINVAL;
@@ -43,7 +43,7 @@ function* inet_csk_wait_for_connect(k: Kernel, sk: Sock, timeo: number): KGen<nu
 /** inet_csk_accept(sk, flags, &err): sk->sk_prot->accept for TCP. */
 export function* inet_csk_accept(k: Kernel, sk: Sock, flags: number): KGen<TcpSock | number> {
   k.tr?.enter("inet_csk_accept", "sk1->sk_prot->accept(sk1, flags, &err) = inet_csk_accept(sk, flags, &err)");
-  lock_sock(k, sk);
+  yield* lock_sock(k, sk);
   try {
     if (sk.sk_state !== TCP_LISTEN) return -EINVAL;
     const q = tcp_sk(sk).icsk_accept_queue;

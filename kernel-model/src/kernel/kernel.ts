@@ -106,6 +106,10 @@ export interface KernelStats {
   softirqRestarts: number;
   ksoftirqdWakeups: number;
   hardirqs: number;
+  /** skbs still queued on a sock when it was freed (purged unread at close). */
+  freedUnread: number;
+  /** Scheduler ticks that ran (scheduler_tick), all CPUs. */
+  ticks: number;
 }
 
 export type Program = (sys: Sys) => KGen<unknown>;
@@ -134,7 +138,7 @@ export class Kernel {
   readonly tcpPorts = new Set<number>();
   readonly stats: KernelStats = {
     wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
-    ringDrops: 0, backlogDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0,
+    ringDrops: 0, backlogDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0, freedUnread: 0,
   };
   /** CPU timeline recording, or null when off. */
   timeline: { segments: TimelineSegment[]; wakeups: TimelineWakeup[] } | null;
@@ -210,8 +214,8 @@ export class Kernel {
   private newTask(comm: string, gen: KGen<unknown> | null, cpu: number, withTty = false): TaskStruct {
     return {
       pid: this.nextPid++, comm, label: `task ${comm}`, gen, resume: undefined, left: 0, leftMode: "sys", ctxLeft: 0, pending: null,
-      state: TASK_RUNNING, on_rq: false, cpu, se: { vruntime: 0, sum_exec_runtime: 0, exec_start: 0 },
-      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, pinned: false, sigpending: false, inKernel: false, kthread: false, exitCode: null,
+      state: TASK_RUNNING, on_rq: false, cpu, se: { vruntime: 0, sum_exec_runtime: 0, exec_start: 0, prev_sum_exec_runtime: 0 },
+      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, pinned: false, sigpending: false, sigPendingSet: 0, blocked: 0, saved_sigmask: null, inKernel: false, kthread: false, exitCode: null,
       utime: 0, stime: 0, syscalls: 0, wokenAt: -1, sleptAt: -1, blockedNs: 0, rqseq: 0,
     };
   }

@@ -14,11 +14,20 @@
 // * Each rq keeps runnable tasks (not curr) ordered by vruntime, ties FIFO (the rb-tree's
 //   "equal keys go right"). pick_next_task takes the leftmost; curr is put back on preemption.
 // * vruntime advances 1:1 with the CPU time a task burns. A new task starts at
-//   min_vruntime + one slice (START_DEBIT); a woken task gets max(vruntime, min_vruntime -
-//   sched_latency/2) (place_entity with GENTLE_FAIR_SLEEPERS).
+//   min_vruntime + one slice (START_DEBIT); a woken task's vruntime is made relative to the
+//   CPU it slept on and re-based on the CPU it wakes on (task_waking_fair, then enqueue_entity
+//   with ENQUEUE_WAKING), then gets max(vruntime, min_vruntime - sched_latency/2) (place_entity
+//   with GENTLE_FAIR_SLEEPERS).
 // * Slice: sched_latency / nr_running, at least min_granularity; 4.6 scales sched_latency (6 ms),
 //   min_granularity (0.75 ms) and wakeup_granularity (1 ms) by 1 + log2(min(ncpus, 8)).
-//   When a slice runs out and others wait, resched_curr (check_preempt_tick; no periodic tick).
+// * The scheduler tick (HZ = 250, CONFIG_HZ_250 as Debian's and Ubuntu's 4.6 configs set it:
+//   TICK_NSEC = 4 ms, on a grid common to all CPUs) runs scheduler_tick -> task_tick_fair ->
+//   entity_tick -> check_preempt_tick: resched_curr when curr has run longer than its
+//   sched_slice since it was last picked (sum_exec_runtime - prev_sum_exec_runtime), or, after
+//   min_granularity, when its vruntime leads the leftmost task's by more than the slice. A slice
+//   is therefore checked only at ticks (4.6's HRTICK feature is off by default): a hog keeps the
+//   CPU up to sched_slice + one tick. __schedule re-picking prev (next == prev) restarts its
+//   slice, as set_next_entity does.
 // * Wakeup preemption (check_preempt_wakeup): resched when curr is idle, or when
 //   curr.vruntime - p.vruntime > wakeup_granularity.
 // * Placement (select_task_rq): the previous CPU if idle, else the first idle CPU after it,
@@ -37,7 +46,10 @@
 // * One event runs at a time, so there are no locks, no RCU and no memory barriers. Code between
 //   two yields runs at one instant; CPU time passes only at `yield* burn(...)` and via charge().
 // * No load balancing between CPUs beyond wakeup placement; no nice levels, no cgroups.
-// * Timer interrupts cost nothing and do not preempt; they only wake tasks.
+// * Timer interrupts cost nothing. The tick is stopped while a CPU is idle (NO_HZ idle) and,
+//   as a saving of events, also while it has a single runnable task: 4.6 keeps ticking then,
+//   but entity_tick calls check_preempt_tick only when nr_running > 1, and nothing else the
+//   tick does (load averages, load balancing) is modelled. At most one event per busy CPU per tick.
 
 import { OrderedSet } from "js-sdsl";
 import type { Kernel } from "./kernel";
@@ -118,8 +130,10 @@ export function* preemptPoint(k: Kernel): KGen<void> {
 export interface SchedEntity {
   vruntime: number;
   sum_exec_runtime: number;
-  /** When the task last got a CPU (for the slice check). */
+  /** When the task last got a CPU. */
   exec_start: number;
+  /** sum_exec_runtime when the task was last picked (set_next_entity): its slice starts there. */
+  prev_sum_exec_runtime: number;
 }
 
 /** Something a CPU can run: a task, or an irq frame pushed on top of one. */
@@ -155,8 +169,15 @@ export interface TaskStruct extends Runnable {
   /** Involuntary context switches (preempted), as nonvoluntary_ctxt_switches. */
   nivcsw: number;
   files: FilesStruct;
-  /** A signal is pending (signal_pending()). The model's handler is a no-op without SA_RESTART. */
+  /** TIF_SIGPENDING (signal_pending()): a pending signal is not blocked. The model's handler is
+   *  a no-op without SA_RESTART. */
   sigpending: boolean;
+  /** pending.signal: signals sent and not yet delivered (signal.ts masks: bit sig - 1). */
+  sigPendingSet: number;
+  /** blocked: the signal mask (sigprocmask, epoll_pwait's sigmask). */
+  blocked: number;
+  /** saved_sigmask to restore on the way out (set_restore_sigmask), or null. */
+  saved_sigmask: number | null;
   /** Model: inside a syscall (not preemptible until syscall exit). */
   inKernel: boolean;
   /** Capabilities the model checks (CAP_NET_RAW for SOCK_RAW). */
@@ -219,8 +240,8 @@ export interface Rq {
   /** When the CPU went idle (-1 when busy). */
   idleSince: number;
   time: CpuTime;
-  /** A pending slice-expiry check for curr. */
-  sliceEv: SimEvent | null;
+  /** The next scheduler tick on this CPU (null while the tick is stopped). */
+  tickEv: SimEvent | null;
   nr_switches: number;
   /** Per-CPU softirq state (kernel/softirq.c): pending bits, in __do_softirq, ksoftirqd task. */
   softirq_pending: number;
@@ -256,7 +277,7 @@ export function newRq(cpu: number, idle: TaskStruct): Rq {
     need_resched: false, irqs: [], burnEv: null, burnOwner: null, burnStart: 0, burnEnd: 0,
     burnMode: "sys", burnCtx: false, debt: 0, idleSince: 0,
     time: { user: 0, sys: 0, softirq: 0, irq: 0, idle: 0 },
-    sliceEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, bh_disable_cnt: 0, ksoftirqd: null,
+    tickEv: null, nr_switches: 0, softirq_pending: 0, in_softirq: false, bh_disable_cnt: 0, ksoftirqd: null,
   };
 }
 
@@ -312,6 +333,7 @@ export function try_to_wake_up(k: Kernel, p: TaskStruct, state: number, wake_fla
     return 1;
   }
   p.state = TASK_WAKING;
+  p.se.vruntime -= k.rqs[p.cpu].min_vruntime; // task_waking_fair: relative to the CPU it slept on
   const cpu = select_task_rq(k, p);
   const rq = k.rqs[cpu];
   p.cpu = cpu;
@@ -358,6 +380,7 @@ export function select_task_rq(k: Kernel, p: TaskStruct): number {
 
 /** activate_task -> enqueue_task_fair -> place_entity. */
 function activate_task(k: Kernel, rq: Rq, p: TaskStruct, wakeup: boolean): void {
+  if (wakeup) p.se.vruntime += rq.min_vruntime; // enqueue_entity(ENQUEUE_WAKING): onto this CPU's scale
   update_min_vruntime(rq);
   if (wakeup) {
     const floor = rq.min_vruntime - k.sched.sched_latency / 2; // GENTLE_FAIR_SLEEPERS
@@ -366,7 +389,7 @@ function activate_task(k: Kernel, rq: Rq, p: TaskStruct, wakeup: boolean): void 
   p.on_rq = true;
   p.rqseq = k.rqseqNext++;
   rq.cfs.insert(p);
-  armSlice(k, rq);
+  tick_nohz_restart(k, rq);
 }
 
 /** deactivate_task: p leaves the run queue (it is going to sleep). */
@@ -416,7 +439,13 @@ export function ipiDelay(k: Kernel, rq: Rq): number {
 /** The reschedule IPI: an idle CPU wakes up; user code is preempted at once. */
 function reschedIpi(a: { k: Kernel; rq: Rq }): void {
   const { k, rq } = a;
-  if (!rq.need_resched || rq.irqs.length > 0) return; // irq exit will look at need_resched
+  if (rq.need_resched) irqExitPreempt(k, rq);
+}
+
+/** The return from an interrupt (IPI or tick) with need_resched set: an idle CPU schedules; user
+ *  code is preempted at once; kernel code keeps running to its next preemption point. */
+function irqExitPreempt(k: Kernel, rq: Rq): void {
+  if (rq.irqs.length > 0) return; // an interrupted irq frame's exit will look at need_resched
   if (rq.burnEv === null) {
     cpuRun(k, rq); // idle: schedule() from the idle loop
   } else if (rq.burnOwner === rq.curr && rq.burnMode === "user") {
@@ -433,24 +462,77 @@ function update_curr(k: Kernel, rq: Rq): void {
   rq.burnStart = k.now;
 }
 
-function sliceNs(k: Kernel, rq: Rq): number {
+/** sched_slice(cfs_rq, se): __sched_period(nr_running) shared equally (every task is nice 0).
+ *  __sched_period: sched_latency, or nr * min_granularity beyond sched_nr_latency (8) tasks. */
+export function sched_slice(k: Kernel, rq: Rq): number {
   const nr = Math.max(1, nr_running(rq));
   const { sched_latency, sched_min_granularity } = k.sched;
   const period = nr > sched_latency / sched_min_granularity ? nr * sched_min_granularity : sched_latency;
-  return Math.max(period / nr, sched_min_granularity);
+  return period / nr;
 }
 
-/** Arm curr's slice-expiry check when someone waits behind it (check_preempt_tick). */
-function armSlice(k: Kernel, rq: Rq): void {
-  if (rq.sliceEv || rq.curr === rq.idle || rq.cfs.size() === 0) return;
-  const at = Math.max(k.now, rq.curr.se.exec_start + sliceNs(k, rq));
-  rq.sliceEv = k.engine.at(at, sliceExpired, { k, rq, p: rq.curr });
+// ---- the scheduler tick (kernel/time/tick-sched.c, kernel/sched/core.c, kernel/sched/fair.c) ----
+
+/** TICK_NSEC (include/linux/jiffies.h): NSEC_PER_SEC / HZ, HZ = 250 (dev.ts's HZ and JIFFY_NS,
+ *  CONFIG_HZ_250 as Debian's and Ubuntu's 4.6 configs set it). A literal: dev.ts imports this file. */
+export const TICK_NSEC = 4_000_000;
+
+/** The tick runs while someone waits behind curr (see the header: NO_HZ idle, and a lone task). */
+function tickWanted(rq: Rq): boolean {
+  return rq.curr !== rq.idle && rq.cfs.size() > 0;
 }
 
-function sliceExpired(a: { k: Kernel; rq: Rq; p: TaskStruct }): void {
-  const { k, rq, p } = a;
-  rq.sliceEv = null;
-  if (rq.curr === p && rq.cfs.size() > 0) resched_curr(k, rq);
+/** tick_nohz_restart (model): (re)arm the tick at the next TICK_NSEC boundary if it is wanted.
+ *  Ticks sit on one grid, so stopping and restarting the tick never moves a tick. */
+function tick_nohz_restart(k: Kernel, rq: Rq): void {
+  if (rq.tickEv !== null || !tickWanted(rq)) return;
+  const at = (Math.floor(k.now / TICK_NSEC) + 1) * TICK_NSEC;
+  rq.tickEv = k.engine.at(at, tick_sched_timer, { k, rq });
+}
+
+/** tick_sched_timer -> tick_sched_handle -> update_process_times -> scheduler_tick, in hard-IRQ
+ *  context on rq's CPU; on the way out, irq exit preempts user code if need_resched was set. */
+function tick_sched_timer(a: { k: Kernel; rq: Rq }): void {
+  const { k, rq } = a;
+  rq.tickEv = null;
+  if (!tickWanted(rq)) return; // tick_nohz_idle_enter / a lone task: the tick stops
+  scheduler_tick(k, rq);
+  tick_nohz_restart(k, rq); // hrtimer_forward(TICK_NSEC): the next tick
+  if (rq.need_resched) irqExitPreempt(k, rq);
+}
+
+/** scheduler_tick(): update_rq_clock, curr->sched_class->task_tick (task_tick_fair). */
+export function scheduler_tick(k: Kernel, rq: Rq): void {
+  k.stats.ticks++;
+  task_tick_fair(k, rq, rq.curr);
+}
+
+/** task_tick_fair -> entity_tick (one level: no group scheduling). */
+function task_tick_fair(k: Kernel, rq: Rq, curr: TaskStruct): void {
+  update_curr(k, rq); // entity_tick: update run-time statistics of 'current'
+  if (nr_running(rq) > 1) check_preempt_tick(k, rq, curr);
+}
+
+/** check_preempt_tick (kernel/sched/fair.c): has curr used up its slice? */
+function check_preempt_tick(k: Kernel, rq: Rq, curr: TaskStruct): void {
+  const ideal_runtime = sched_slice(k, rq);
+  const delta_exec = curr.se.sum_exec_runtime - curr.se.prev_sum_exec_runtime;
+  if (delta_exec > ideal_runtime) {
+    resched_local(rq);
+    return;
+  }
+  // a task that missed wakeup preemption by a narrow margin need not wait a full slice
+  if (delta_exec < k.sched.sched_min_granularity) return;
+  const se = rq.cfs.front();
+  if (!se) return;
+  const delta = curr.se.vruntime - se.se.vruntime;
+  if (delta < 0) return;
+  if (delta > ideal_runtime) resched_local(rq);
+}
+
+/** resched_curr on the local CPU: set TIF_NEED_RESCHED, no IPI (the tick runs on that CPU). */
+function resched_local(rq: Rq): void {
+  rq.need_resched = true;
 }
 
 /** __schedule(preempt): pick the next task; count and perform the context switch. */
@@ -468,10 +550,6 @@ export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
     }
   }
   rq.need_resched = false;
-  if (rq.sliceEv) {
-    k.engine.cancel(rq.sliceEv);
-    rq.sliceEv = null;
-  }
   if (prev !== rq.idle && prev.on_rq) {
     prev.rqseq = k.rqseqNext++;
     rq.cfs.insert(prev); // put_prev_task_fair
@@ -479,8 +557,10 @@ export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
   update_min_vruntime(rq);
   const next = rq.cfs.front() ?? rq.idle;
   if (next !== rq.idle) rq.cfs.eraseElementByKey(next);
+  next.se.prev_sum_exec_runtime = next.se.sum_exec_runtime; // set_next_entity: a new slice starts
   if (next === prev) {
     k.tr?.leaf("if (likely(prev != next))", "next == prev: no switch", "", "likely(prev!=next)");
+    tickStopOrStart(k, rq);
     return;
   }
   if (voluntary) prev.nvcsw++;
@@ -511,7 +591,16 @@ export function __schedule(k: Kernel, rq: Rq, preempt: boolean): void {
   } else {
     prev.wokenAt = now; // preempted: runqlat also counts its wait (bcc traces sched_switch)
   }
-  armSlice(k, rq);
+  tickStopOrStart(k, rq);
+}
+
+/** After a pick: stop the tick if it is no longer wanted (idle, or nobody waits), else make
+ *  sure it runs. */
+function tickStopOrStart(k: Kernel, rq: Rq): void {
+  if (!tickWanted(rq)) {
+    k.engine.cancel(rq.tickEv); // tick_nohz_idle_enter
+    rq.tickEv = null;
+  } else tick_nohz_restart(k, rq);
 }
 
 // ---- the CPU executor (model) ----

@@ -12,8 +12,10 @@
 //   and release_sock runs them through sk_backlog_rcv.
 //
 // Model vs kernel:
-// * No sk_lock.slock, RCU or barriers: one event at a time. lock_sock never sleeps (owners
-//   never contend in the scenarios; a contended lock_sock would wait on sk_lock.wq).
+// * No sk_lock.slock, RCU or barriers: one event at a time. The owner bit is the lock a
+//   process holds: lock_sock of an owned socket sleeps (__lock_sock: exclusive,
+//   TASK_UNINTERRUPTIBLE, on sk_lock.wq, allocated at first contention) until release_sock's
+//   wake_up. No release_cb (tcp_release_cb's deferred work is not modelled).
 // * Memory: sk_rmem_alloc counts skb truesize as the kernel does; sk_forward_alloc starts at 0,
 //   is reserved in pages (sk_rmem_schedule, sk_forced_mem_schedule), charged by skb_set_owner_r
 //   (sk_mem_charge) and given back by sock_rfree (sk_mem_uncharge + sk_mem_reclaim_partial).
@@ -23,9 +25,9 @@ import type { Socket, SocketWq } from "./socket";
 import type { WaitQueueHead } from "./wait";
 import { wake_up_interruptible_all, wake_up_interruptible_poll, wake_up_interruptible_sync_poll, wq_has_sleeper } from "./wait";
 import {
-  TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT, burn, type KGen,
+  TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, TASK_NORMAL, MAX_SCHEDULE_TIMEOUT, burn, schedule, type KGen,
 } from "./sched";
-import { DEFINE_WAIT, finish_wait, prepare_to_wait } from "./wait";
+import { DEFINE_WAIT, finish_wait, prepare_to_wait, prepare_to_wait_exclusive, init_waitqueue_head, waitqueue_active, __wake_up } from "./wait";
 import { schedule_timeout } from "./timer";
 import { bhEnablePoint } from "./softirq";
 import { ENOBUFS, ENOMEM, EINTR, ERESTARTSYS } from "./errno";
@@ -211,6 +213,7 @@ export function sk_alloc(k: Kernel, family: number, prot: Proto): Sock {
 
 /** sk_free: the last reference to the sock is gone. */
 export function sk_free(k: Kernel, sk: Sock): void {
+  k.stats.freedUnread += sk.sk_receive_queue.length + sk.sk_backlog.queue.length; // __skb_queue_purge
   sk.sk_flags |= SOCK_DEAD;
   sk.sk_receive_queue.length = 0;
   sk.sk_backlog.queue.length = 0;
@@ -311,29 +314,59 @@ export function sock_owned_by_user(sk: Sock): boolean {
   return sk.sk_lock.owned !== 0;
 }
 
-/** lock_sock(sk): the process owns the socket; softirq now diverts segments to sk_backlog. */
-export function lock_sock(k: Kernel, sk: Sock): void {
-  k.tr?.leaf("lock_sock(sk)", "sk_lock.owned = 1: softirq now queues to sk_backlog", "lock_sock");
+/** lock_sock(sk) -> lock_sock_nested(sk, 0): the process owns the socket; softirq now diverts
+ *  segments to sk_backlog. Sleeps in __lock_sock while another process owns it.
+ *  Linux: include/net/sock.h, net/core/sock.c. Process context only (might_sleep). */
+export function* lock_sock(k: Kernel, sk: Sock): KGen<void> {
+  if (sk.sk_lock.owned) {
+    k.tr?.enter("lock_sock_nested", "lock_sock(sk) = lock_sock_nested(sk, 0)", "sk_lock.owned: another process holds the socket");
+    yield* __lock_sock(k, sk);
+    k.tr?.exit();
+  } else {
+    k.tr?.leaf("lock_sock(sk)", "sk_lock.owned = 1: softirq now queues to sk_backlog", "lock_sock");
+  }
   sk.sk_lock.owned = 1;
 }
 
-/** release_sock(sk): process the backlog (sk_backlog_rcv per skb), then drop ownership. */
+/** __lock_sock(sk): sleep, exclusively and uninterruptibly, until the owner releases the lock. */
+function* __lock_sock(k: Kernel, sk: Sock): KGen<void> {
+  k.tr?.enter("__lock_sock", "__lock_sock(sk)");
+  const wq = (sk.sk_lock.wq ??= init_waitqueue_head(`sk_lock.wq of sock ${sk.id}`));
+  const wait = DEFINE_WAIT(k);
+  for (;;) {
+    // DOC: __lock_sock-exclusive: one release wakes one waiter (the others keep sleeping)
+    prepare_to_wait_exclusive(k, wq, wait, TASK_UNINTERRUPTIBLE);
+    yield* schedule(k);
+    if (!sock_owned_by_user(sk)) break;
+  }
+  finish_wait(k, wq, wait);
+  k.tr?.exit();
+}
+
+/** release_sock(sk): process the backlog (__release_sock: sk_backlog_rcv per skb), drop
+ *  ownership, then wake_up(&sk->sk_lock.wq) if a process waits for the lock. */
 export function release_sock(k: Kernel, sk: Sock): void {
   const bl = sk.sk_backlog;
-  if (bl.queue.length > 0) {
-    k.tr?.enter("release_sock", "release_sock(sk)", "sk_backlog non-empty: __release_sock");
-    k.tr?.enter("__release_sock", "__release_sock(sk)");
-    while (bl.queue.length > 0) {
-      const skbs = bl.queue.splice(0);
-      for (const skb of skbs) sk_backlog_rcv(k, sk, skb); // tcp_v4_do_rcv / __udp_queue_rcv_skb
+  const wq = sk.sk_lock.wq;
+  const waiters = wq !== null && waitqueue_active(wq);
+  if (bl.queue.length > 0 || waiters) {
+    k.tr?.enter("release_sock", "release_sock(sk)", bl.queue.length > 0 ? "sk_backlog non-empty: __release_sock" : "sk_lock.wq has a waiter");
+    if (bl.queue.length > 0) {
+      k.tr?.enter("__release_sock", "__release_sock(sk)");
+      while (bl.queue.length > 0) {
+        const skbs = bl.queue.splice(0);
+        for (const skb of skbs) sk_backlog_rcv(k, sk, skb); // tcp_v4_do_rcv / __udp_queue_rcv_skb
+      }
+      bl.len = 0; // zeroed here, so a flooding producer cannot keep us looping
+      k.tr?.exit();
     }
-    bl.len = 0;
-    k.tr?.exit();
+    sk.sk_lock.owned = 0; // sock_release_ownership
+    if (wq !== null && waitqueue_active(wq)) __wake_up(k, wq, TASK_NORMAL, 1, null, "wake_up("); // wake_up(&sk->sk_lock.wq)
     k.tr?.exit();
   } else {
     k.tr?.leaf("release_sock(sk)", "sk_lock.owned = 0", "release_sock");
+    sk.sk_lock.owned = 0;
   }
-  sk.sk_lock.owned = 0;
 }
 
 /** sk_rcvqueues_full(sk, limit): rmem_alloc + backlog.len > limit. */
@@ -445,12 +478,12 @@ export function* sk_wait_data(k: Kernel, sk: Sock, timeo: { v: number }, last: S
     yield* burn(SK_WAIT_WINDOW, "sys");
     rc = cond();
     if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);
-    lock_sock(k, sk); // sock.h:906, inside the macro
+    yield* lock_sock(k, sk); // sock.h:906, inside the macro
     rc = cond();
     k.tr?.exit();
   }
   if (k.bugs.lostWakeup) {
-    lock_sock(k, sk);
+    yield* lock_sock(k, sk);
     rc = cond();
   }
   sk_wq_clear_bit(sk, SOCKWQ_ASYNC_WAITDATA);

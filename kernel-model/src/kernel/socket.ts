@@ -24,7 +24,8 @@ import {
   O_CLOEXEC, O_NONBLOCK, O_RDWR, type File, type FileOperations, type IovIter, type Kiocb, type PollTable,
 } from "./fs";
 import { init_waitqueue_head, type WaitQueueHead } from "./wait";
-import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT } from "./errno";
+import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT, EFAULT, EMSGSIZE } from "./errno";
+import { access_ok, copyFaults, type UserPtr } from "./uaccess";
 import { JIFFY_NS } from "./dev";
 import { sock_write_iter } from "./socket_send";
 
@@ -450,6 +451,120 @@ export function SYSC_setsockopt(k: Kernel, fd: number, level: number, optname: n
       default:
         return -ENOPROTOOPT;
     }
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+// ---- recvmsg (net/socket.c: SYSC_recvmsg -> __sys_recvmsg -> ___sys_recvmsg) ----
+
+/** struct iovec (include/uapi/linux/uio.h): iov_base is a user buffer (uaccess.ts). */
+export interface Iovec {
+  iov_base: UserPtr<unknown>;
+  iov_len: number;
+}
+
+/** struct user_msghdr (include/linux/socket.h), as the user passes it to recvmsg. The kernel
+ *  writes back msg_namelen (the address length), msg_controllen (ancillary bytes) and msg_flags. */
+export interface UserMsghdr {
+  /** The sockaddr buffer or NULL; the kernel stores the peer's address in it. */
+  msg_name: UserPtr<Record<string, unknown>>;
+  msg_namelen: number;
+  msg_iov: UserPtr<Iovec[]>;
+  msg_iovlen: number;
+  msg_control: UserPtr<unknown>;
+  msg_controllen: number;
+  msg_flags: number;
+}
+
+/** include/uapi/linux/uio.h: UIO_MAXIOV; fs/read_write.c: MAX_RW_COUNT; sizeof(sockaddr_storage). */
+export const UIO_MAXIOV = 1024;
+export const MAX_RW_COUNT = 0x7ffff000;
+const SOCKADDR_STORAGE = 128;
+/** include/linux/socket.h: more recvmsg flags (MSG_OOB is in udp_send.ts). */
+export const MSG_CTRUNC = 0x8;
+export const MSG_ERRQUEUE = 0x2000;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
+
+/** copy_msghdr_from_user(kmsg, umsg, &uaddr, &iov) -> import_iovec -> rw_copy_check_uvector:
+ *  the user's msghdr and iovec array into the kernel; -EFAULT, -EINVAL or -EMSGSIZE. */
+function copy_msghdr_from_user(k: Kernel, umsg: UserPtr<UserMsghdr>, kmsg: Msghdr): number {
+  if (!access_ok(umsg) || copyFaults(umsg)) return -EFAULT; // access_ok + __get_user of each field
+  const uaddr = umsg.msg_name;
+  let namelen = uaddr === null ? 0 : umsg.msg_namelen;
+  if (namelen < 0) return -EINVAL;
+  if (namelen > SOCKADDR_STORAGE) namelen = SOCKADDR_STORAGE;
+  if (!(uaddr && namelen)) kmsg.msg_name = null; // no address wanted
+  kmsg.msg_namelen = namelen;
+  const nr_segs = umsg.msg_iovlen >>> 0; // size_t
+  if (nr_segs > UIO_MAXIOV) return -EMSGSIZE;
+  // import_iovec -> rw_copy_check_uvector
+  if (nr_segs === 0) {
+    kmsg.msg_iter.count = 0;
+    return 0;
+  }
+  if (copyFaults(umsg.msg_iov) || umsg.msg_iov.length < nr_segs) return -EFAULT; // copy_from_user(iov)
+  let ret = 0;
+  for (let seg = 0; seg < nr_segs; seg++) {
+    const { iov_base, iov_len } = umsg.msg_iov[seg];
+    if (iov_len < 0) return -EINVAL; // (ssize_t)len < 0
+    if (!access_ok(iov_base)) return -EFAULT; // access_ok(vrfy_dir(type), buf, len)
+    ret += Math.min(iov_len, MAX_RW_COUNT - ret); // the total is capped at MAX_RW_COUNT
+  }
+  kmsg.msg_iter.count = ret;
+  k.tr?.leaf(`copy_msghdr_from_user(msg_sys, msg, &uaddr, &iov): ${nr_segs} iovec, ${ret} bytes`, undefined, "copy_msghdr_from_user");
+  return 0;
+}
+
+/** ___sys_recvmsg(sock, msg, msg_sys, flags, nosec): copy the msghdr in, sock_recvmsg, then the
+ *  address (move_addr_to_user), msg_flags and msg_controllen back out. */
+function* ___sys_recvmsg(k: Kernel, sock: Socket, msg: UserPtr<UserMsghdr>, flags: number, iter: IovIter): KGen<number> {
+  k.tr?.enter("___sys_recvmsg", "___sys_recvmsg(sock, msg, &msg_sys, flags, 0)");
+  try {
+    const addr: SockaddrIn = { sin_family: 0, sin_port: 0, sin_addr: "" }; // struct sockaddr_storage addr
+    const msg_sys: Msghdr = { msg_flags: 0, msg_iter: iter, msg_name: addr, msg_namelen: 0 };
+    // MSG_CMSG_COMPAT (a 32-bit caller's get_compat_msghdr) is not modelled: always the 64-bit layout
+    const err0 = copy_msghdr_from_user(k, msg, msg_sys);
+    if (err0 < 0) return err0;
+    const umsg = msg as UserMsghdr;
+    const uaddr = umsg.msg_name;
+    const total_len = iter.count;
+    msg_sys.msg_flags = flags & MSG_CMSG_CLOEXEC;
+    msg_sys.msg_namelen = 0; // every protocol knows sockaddr_storage's size
+    if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
+    const len = yield* sock_recvmsg(k, sock, msg_sys, total_len, flags);
+    if (len < 0) return len;
+    if (uaddr !== null) {
+      // move_addr_to_user(&addr, msg_sys->msg_namelen, uaddr, uaddr_len)
+      const klen = msg_sys.msg_namelen ?? 0;
+      let ulen = umsg.msg_namelen;
+      if (ulen > klen) ulen = klen;
+      if (ulen < 0) return -EINVAL;
+      if (ulen) {
+        if (copyFaults(uaddr)) return -EFAULT;
+        Object.assign(uaddr, addr);
+      }
+      umsg.msg_namelen = klen; // "fromlen shall refer to the value before truncation"
+    }
+    umsg.msg_flags = msg_sys.msg_flags; // __put_user(msg_sys->msg_flags & ~MSG_CMSG_COMPAT)
+    umsg.msg_controllen = 0; // msg_control - cmsg_ptr: the model's protocols put no cmsg
+    return len;
+  } finally {
+    k.tr?.exit();
+  }
+}
+
+/** SYSCALL_DEFINE3(recvmsg, fd, msg, flags) -> __sys_recvmsg: the fd first (-EBADF, -ENOTSOCK),
+ *  then ___sys_recvmsg. */
+export function* SYSC_recvmsg(k: Kernel, fd: number, msg: UserPtr<UserMsghdr>, flags: number, iter: IovIter): KGen<number> {
+  k.tr?.enter("SYSC_recvmsg", `SYSC_recvmsg(fd = ${fd}, msg, flags = 0x${(flags >>> 0).toString(16)})`);
+  try {
+    // MSG_CMSG_COMPAT is not accepted from user space (SYSCALL_DEFINE3(recvmsg) returns -EINVAL);
+    // the model has no 32-bit callers either
+    if (flags & 0x80000000) return -EINVAL;
+    const sock = sockfd_lookup_light(k, fd);
+    if (typeof sock === "number") return sock;
+    return yield* ___sys_recvmsg(k, sock, msg, flags, iter);
   } finally {
     k.tr?.exit();
   }

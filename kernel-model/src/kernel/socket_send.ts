@@ -95,14 +95,14 @@ export function* SYSC_connect(k: Kernel, fd: number, addr: SockaddrIn): KGen<num
 }
 
 /** SYSCALL_DEFINE2(shutdown, fd, how) -> sock->ops->shutdown (inet_shutdown). */
-export function SYSC_shutdown(k: Kernel, fd: number, how: number): number {
+export function* SYSC_shutdown(k: Kernel, fd: number, how: number): KGen<number> {
   k.tr?.enter("SYSC_shutdown", `SYSC_shutdown(fd = ${fd}, how = ${how})`);
   try {
     const sock = sockfd_lookup_light(k, fd);
     if (typeof sock === "number") return sock;
-    const shutdown = sock.ops?.shutdown as ((k: Kernel, s: Socket, how: number) => number) | undefined;
+    const shutdown = sock.ops?.shutdown as ((k: Kernel, s: Socket, how: number) => KGen<number>) | undefined;
     if (typeof shutdown !== "function") return -EOPNOTSUPP; // sock_no_shutdown
-    return shutdown(k, sock, how);
+    return yield* shutdown(k, sock, how);
   } finally {
     k.tr?.exit();
   }

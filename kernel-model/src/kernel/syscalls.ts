@@ -18,12 +18,15 @@ import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched"
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_write, SYSC_fcntl, type IovIter } from "./fs";
 import { SYSC_connect, SYSC_send, SYSC_sendto, SYSC_shutdown, type SendMeta } from "./socket_send";
 import type { SkBuff } from "./sock";
-import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_setsockopt, type RecvfromAddr, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
-import { SYSC_pause } from "./signal";
+import { SYSC_socket, SYSC_bind, SYSC_listen, SYSC_accept4, SYSC_recvfrom, SYSC_recvmsg, SYSC_setsockopt, type RecvfromAddr, type UserMsghdr, AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, SOCK_TYPE_MASK } from "./socket";
+import { SYSC_pause, do_signal, sigprocmask } from "./signal";
 import { hrtimer_nanosleep } from "./hrtimer";
 import { bhEnablePoint } from "./softirq";
-import { EINTR, ERESTARTSYS, errnoName } from "./errno";
-import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
+import { EINTR, ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, errnoName } from "./errno";
+import { SYSC_poll, SYSC_select, type Pollfd, type Timeval } from "./select";
+import { userPtrName, type UserPtr } from "./uaccess";
+import { SIGSET_SIZE } from "./signal";
+import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, SYSC_epoll_pwait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
 
 export interface Sys {
   readonly task: TaskStruct;
@@ -54,7 +57,21 @@ export interface Sys {
   epoll_ctl(epfd: number, op: number, fd: number, event: EpollEvent | null): KGen<number>;
   /** epoll_wait(epfd, events, maxevents, timeout ms): n ready events, written into `events`
    *  (its length becomes n); 0 on timeout; -EINTR on a signal. timeout -1 waits forever. */
-  epoll_wait(epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number>;
+  epoll_wait(epfd: number, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number): KGen<number>;
+  /** epoll_pwait(..., sigmask, sigsetsize = 8): epoll_wait with the signal mask `sigmask` (a
+   *  bit mask of signals, signal.ts sigmask()) in force; null: no mask change. */
+  epoll_pwait(epfd: number, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number, sigmask: UserPtr<number>, sigsetsize?: number): KGen<number>;
+  /** rt_sigprocmask(how, set, oldset): SIG_BLOCK / SIG_UNBLOCK / SIG_SETMASK; old mask in old.v. */
+  sigprocmask(how: number, set: number, old?: { v: number }): KGen<number>;
+  /** recvmsg(fd, msg, flags): a struct msghdr with iovecs; the kernel writes back msg_namelen,
+   *  msg_controllen and msg_flags. */
+  recvmsg(fd: number, msg: UserPtr<UserMsghdr>, flags?: number): KGen<number>;
+  /** poll(fds, nfds, timeout ms): n fds with revents != 0 (revents written into fds), 0 on
+   *  timeout, -EINTR on a signal. fds NULL or a bad address (uaccess.ts): -EFAULT. */
+  poll(fds: UserPtr<Pollfd[]>, nfds: number, timeout: number): KGen<number>;
+  /** select(n, readfds, writefds, exceptfds, timeout): the sets are overwritten with the ready
+   *  fds; timeout (null: forever) is updated with the time left, as Linux does. */
+  select(n: number, readfds: Set<number> | null, writefds: Set<number> | null, exceptfds: Set<number> | null, timeout: Timeval | null): KGen<number>;
   /** sendto(fd, buf, len, flags, {127.0.0.1, port}): bytes sent or -errno (socket_send.ts).
    *  `meta.msgId` tags the message for the scenarios' counting. */
   sendto(fd: number, len: number, flags: number, port: number, meta?: SendMeta): KGen<number>;
@@ -84,8 +101,9 @@ export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGe
   const root = k.tr?.enter("", text);
   charge(k, half); // entry_SYSCALL_64: paid with the body's first burn or sleep
   let ret = yield* body();
-  if (ret === -ERESTARTSYS) ret = -EINTR; // no SA_RESTART handler in the model
-  if (p.sigpending) p.sigpending = false; // do_signal: the (no-op) handler runs
+  // a (no-op) handler without SA_RESTART runs: every restart code becomes EINTR (handle_signal)
+  if (ret === -ERESTARTSYS || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK) ret = -EINTR;
+  do_signal(p); // exit_to_usermode_loop: the (no-op) handlers run; a saved mask comes back
   if (root) root.text += ` = ${errnoName(ret)}`;
   charge(k, half); // syscall_return_slowpath
   if (iter && iter.consumed.length > 0) deliver(k, p, iter);
@@ -145,15 +163,27 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     epoll_ctl: (epfd, op, fd, event) =>
       syscall(k, p, `epoll_ctl(${epfd}, ${epollCtlOpName(op)}, ${fd}, ${event ? `{${epollEventNames(event.events)}, data = ${event.data}}` : "NULL"})`,
         () => SYSC_epoll_ctl(k, epfd, op, fd, event)),
+    epoll_pwait: (epfd, events, maxevents, timeout, sigmask, sigsetsize = SIGSET_SIZE) =>
+      syscall(k, p, `epoll_pwait(${epfd}, events, ${maxevents}, ${timeout}, ${typeof sigmask === "number" ? `{0x${sigmask.toString(16)}}` : userPtrName(sigmask)}, ${sigsetsize})`,
+        () => SYSC_epoll_pwait(k, epfd, events, maxevents, timeout, sigmask, sigsetsize)),
+    sigprocmask: (how, set, old) => syscall(k, p, `rt_sigprocmask(${how}, {0x${(set >>> 0).toString(16)}}, oldset, 8)`, function* () { return sigprocmask(k, how, set, old); }),
+    recvmsg(fd, msg, flags = 0) {
+      const iter: IovIter = { count: 0, consumed: [] };
+      return syscall(k, p, `recvmsg(${fd}, msg, ${flags})`, () => SYSC_recvmsg(k, fd, msg, flags, iter), iter);
+    },
     epoll_wait: (epfd, events, maxevents, timeout) =>
       syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
+    poll: (fds, nfds, timeout) => syscall(k, p, `poll(fds, ${nfds}, ${timeout})`, () => SYSC_poll(k, fds, nfds, timeout)),
+    select: (n, rd, wr, ex, tv) =>
+      syscall(k, p, `select(${n}, ${rd ? `{${[...rd].join(",")}}` : "NULL"}, ${wr ? `{${[...wr].join(",")}}` : "NULL"}, ${ex ? `{${[...ex].join(",")}}` : "NULL"}, ${tv ? `{${tv.tv_sec}, ${tv.tv_usec}}` : "NULL"})`,
+        () => SYSC_select(k, n, rd, wr, ex, tv)),
     sendto: (fd, len, flags, port, meta) =>
       syscall(k, p, `sendto(${fd}, buf, ${len}, ${flags}, {AF_INET, 127.0.0.1:${port}}, 16)`,
         () => SYSC_sendto(k, fd, len, flags, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port }, meta)),
     send: (fd, len, flags = 0, meta) => syscall(k, p, `send(${fd}, buf, ${len}, ${flags})`, () => SYSC_send(k, fd, len, flags, meta)),
     connect: (fd, port) => syscall(k, p, `connect(${fd}, {AF_INET, 127.0.0.1:${port}}, 16)`, () => SYSC_connect(k, fd, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port })),
     shutdown: (fd, how) => syscall(k, p, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
-      const r = SYSC_shutdown(k, fd, how);
+      const r = yield* SYSC_shutdown(k, fd, how);
       yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: a FIN sent over lo is received here
       return r;
     }),

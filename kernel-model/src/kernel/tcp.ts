@@ -153,7 +153,7 @@ function tcp_prequeue_process(k: Kernel, sk: Sock): void {
 export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonblock: number, flags: number): KGen<number> {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_recvmsg", "tcp_recvmsg(sk, msg, size, noblock, flags, &addr_len)");
-  lock_sock(k, sk);
+  yield* lock_sock(k, sk);
   yield* burn(k.costs.recvmsg, "sys"); // under lock_sock: segments arriving now go to the backlog
   let copied = 0;
   if (sk.sk_state === TCP_LISTEN) {
@@ -250,7 +250,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
       if (copied >= target) {
         release_sock(k, sk); // do not sleep, just process backlog
         yield* bhEnablePoint(k, "release_sock");
-        lock_sock(k, sk);
+        yield* lock_sock(k, sk);
       } else {
         yield* sk_wait_data(k, sk, timeo, last);
       }

@@ -90,7 +90,7 @@ function* sk_stream_wait_memory(k: Kernel, sk: Sock, timeo: { v: number }): KGen
     release_sock(k, sk);
     yield* bhEnablePoint(k, "release_sock");
     if (!(sk.sk_err || sk.sk_shutdown & SEND_SHUTDOWN || sk_stream_memory_free(sk))) timeo.v = yield* schedule_timeout(k, timeo.v);
-    lock_sock(k, sk);
+    yield* lock_sock(k, sk);
   }
   finish_wait(k, sk_sleep(sk), wait);
   k.tr?.exit();
@@ -101,7 +101,7 @@ function* sk_stream_wait_memory(k: Kernel, sk: Sock, timeo: { v: number }): KGen
 export function* tcp_sendmsg(k: Kernel, sk: Sock, msg: SendMsghdr, size: number): KGen<number> {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_sendmsg", "tcp_sendmsg(sk, msg, size)");
-  lock_sock(k, sk);
+  yield* lock_sock(k, sk);
   let err = 0;
   let copied = 0;
   try {

@@ -18,7 +18,7 @@
 // a func removes its own entry (autoremove_wake_function does).
 
 import type { Kernel } from "./kernel";
-import { default_wake_function, TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, WF_SYNC, type TaskStruct } from "./sched";
+import { default_wake_function, taskStateName, TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, WF_SYNC, type TaskStruct } from "./sched";
 
 export const WQ_FLAG_EXCLUSIVE = 0x01;
 export const WQ_FLAG_WOKEN = 0x02;
@@ -114,7 +114,7 @@ export function remove_wait_queue(k: Kernel, q: WaitQueueHead, wait: WaitQueueEn
 
 /** prepare_to_wait: clear EXCLUSIVE, queue at the HEAD if not queued, set the task state. */
 export function prepare_to_wait(k: Kernel, q: WaitQueueHead, wait: WaitQueueEntry, state: number): void {
-  k.tr?.leaf(`prepare_to_wait(${q.name}, &wait, ${state === TASK_INTERRUPTIBLE ? "TASK_INTERRUPTIBLE" : state})`,
+  k.tr?.leaf(`prepare_to_wait(${q.name}, &wait, ${taskStateName(state)})`,
     "non-exclusive: wait->flags &= ~WQ_FLAG_EXCLUSIVE; queued at the head", "prepare_to_wait");
   wait.flags &= ~WQ_FLAG_EXCLUSIVE;
   if (wait.head === null) __add_wait_queue(q, wait);
@@ -123,7 +123,7 @@ export function prepare_to_wait(k: Kernel, q: WaitQueueHead, wait: WaitQueueEntr
 
 /** prepare_to_wait_exclusive: set EXCLUSIVE, queue at the TAIL if not queued, set the state. */
 export function prepare_to_wait_exclusive(k: Kernel, q: WaitQueueHead, wait: WaitQueueEntry, state: number): void {
-  k.tr?.leaf(`prepare_to_wait_exclusive(${q.name}, &wait, ${state === TASK_INTERRUPTIBLE ? "TASK_INTERRUPTIBLE" : state})`,
+  k.tr?.leaf(`prepare_to_wait_exclusive(${q.name}, &wait, ${taskStateName(state)})`,
     "exclusive: queued at the tail", "prepare_to_wait_exclusive");
   wait.flags |= WQ_FLAG_EXCLUSIVE;
   if (wait.head === null) __add_wait_queue_tail(q, wait);

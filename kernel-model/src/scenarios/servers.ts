@@ -1,6 +1,6 @@
 // servers.ts: the chapter's two servers under the same seeded traffic, and their summary.
 // No Linux file. Book: §3.3.3 and §3.5 (one thread per connection blocking in recv, against one
-// epoll thread serving every connection).
+// epoll thread serving every connection, and one poll() thread doing the same the old way).
 //
 // Interface:
 // * runServer(options) -> ServerSummary with exactly the keys of the `kernel-model run` contract
@@ -9,6 +9,8 @@
 //   connection; UDP: one bound socket per "connection").
 // * epoll: `epollThreads` tasks in epoll_wait on one epoll fd (LT, or ET), non-blocking reads
 //   until EAGAIN; TCP connections are accepted through the same epoll loop.
+// * poll: one task in poll() over every socket (and the listener), non-blocking reads until
+//   EAGAIN (poll-server.ts).
 //
 // Metrics, as the real tools define them: nvcsw/nivcsw of the receiving tasks
 // (/proc/PID/status), run-queue latency (bcc runqlat: wakeup -> on CPU), end-to-end latency
@@ -23,10 +25,11 @@ import { TcpPeer, udpSend, TCP_MSS } from "../net/peer";
 import { percentiles, type Percentiles } from "../sim/stats";
 import { arrivals, type TrafficPattern } from "./traffic";
 import { epollLoop } from "./epoll-server";
+import { pollLoop } from "./poll-server";
 import { spawnLoopbackSender, type LoopbackSender } from "./loopback-sender";
 import { TCP_LO_MSS } from "../kernel/tcp_output";
 
-export type ServerModel = "blocking" | "epoll";
+export type ServerModel = "blocking" | "epoll" | "poll";
 
 export interface ServerOptions {
   model: ServerModel;
@@ -168,23 +171,18 @@ export function runServer(o: ServerOptions): ServerRun {
         yield* sys.pause();
       });
     }
+  } else if (o.model === "poll") {
+    k.spawn("poll-main", function* (sys) {
+      raiseNofile(sys, o.conns);
+      const { lfd, fds } = yield* nonblockingSockets(sys, proto, o.conns);
+      receivers.push(k.spawn("poll0", pollLoop({ lfd, fds, msgSize, work }).run, { thread: sys.task, ...pin }));
+      yield* sys.pause();
+    });
   } else {
     const threads = o.epollThreads ?? 1;
     k.spawn("epoll-main", function* (sys) {
       raiseNofile(sys, o.conns);
-      let lfd = -1;
-      const fds: number[] = [];
-      if (proto === "tcp") {
-        lfd = yield* sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        yield* sys.bind(lfd, 80);
-        yield* sys.listen(lfd, o.conns);
-      } else {
-        for (let i = 0; i < o.conns; i++) {
-          const fd = yield* sys.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-          yield* sys.bind(fd, BASE_PORT + i);
-          fds.push(fd);
-        }
-      }
+      const { lfd, fds } = yield* nonblockingSockets(sys, proto, o.conns);
       const epfd = yield* sys.epoll_create1(0);
       const loop = epollLoop({ epfd, lfd, fds, et: o.et ?? false, maxevents: o.maxevents ?? 64, msgSize, work, readSize: o.readSize });
       yield* loop.setup(sys);
@@ -277,6 +275,25 @@ export function runServer(o: ServerOptions): ServerRun {
     wallMs: Math.round(performance.now() - wall0),
   };
   return { summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0, sender: lsender };
+}
+
+/** The sockets an event-loop server watches: a non-blocking listener on port 80 (TCP), or one
+ *  bound non-blocking UDP socket per "connection". */
+function* nonblockingSockets(sys: Sys, proto: "tcp" | "udp", conns: number): KGen<{ lfd: number; fds: number[] }> {
+  let lfd = -1;
+  const fds: number[] = [];
+  if (proto === "tcp") {
+    lfd = yield* sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    yield* sys.bind(lfd, 80);
+    yield* sys.listen(lfd, conns);
+  } else {
+    for (let i = 0; i < conns; i++) {
+      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      yield* sys.bind(fd, BASE_PORT + i);
+      fds.push(fd);
+    }
+  }
+  return { lfd, fds };
 }
 
 /** `ulimit -n`: a server with N connections needs N fds (the default soft limit is 1024). */

@@ -17,6 +17,7 @@ import type { TraceNode } from "../sim/trace";
 import { AF_INET, SOCK_DGRAM, SOCK_STREAM } from "../kernel/socket";
 import { TcpPeer, udpSend } from "../net/peer";
 import { EPOLL_TRACES } from "./traces-epoll";
+import { SELECT_TRACES } from "./traces-select";
 import { LO_TRACES } from "./traces-lo";
 
 export interface TraceSpec {
@@ -146,7 +147,7 @@ export const TRACES: Record<string, TraceSpec> = {
   },
 };
 
-Object.assign(TRACES, EPOLL_TRACES);
+Object.assign(TRACES, EPOLL_TRACES, SELECT_TRACES);
 Object.assign(TRACES, LO_TRACES);
 
 export function traceNames(): string[] {
