@@ -18,6 +18,7 @@ import {
   socket_file_ops, eventpoll_fops,
   type Sys, type KGen, type UserMsghdr, type TaskStruct, type WaitQueueHead, type Socket, type Eventpoll,
 } from "kernel-model";
+import { expectSoftirqsRun } from "./helpers";
 
 const PORTS = [7000, 7001, 7002];
 const fdArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 3, max: 9 }) }, fc.integer({ min: -2, max: 14 }));
@@ -181,6 +182,7 @@ describe("fuzz: random syscall programs (fast-check)", () => {
         expect(udpRead + s.ringDrops + s.socketDrops + s.noSocket + s.freedUnread).toBe(c.traffic.length);
         // nothing left after close and exit
         expect([k.sockets_in_use, k.socks_alive]).toEqual([0, 0]);
+        expectSoftirqsRun(k); // no CPU idle with a softirq pending
         const g = epollGlobals(k);
         expect([g.epitems_alive, g.pwqs_alive]).toEqual([0, 0]);
         const pc = pollCounters(k);
