@@ -184,7 +184,7 @@ export function makeSys(k: Kernel, p: TaskStruct): Sys {
     connect: (fd, port) => syscall(k, p, `connect(${fd}, {AF_INET, 127.0.0.1:${port}}, 16)`, () => SYSC_connect(k, fd, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port })),
     shutdown: (fd, how) => syscall(k, p, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
       const r = yield* SYSC_shutdown(k, fd, how);
-      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: a FIN sent over lo is received here
+      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: what its backlog processing raised runs here
       return r;
     }),
     write: (fd, count) => syscall(k, p, `write(${fd}, buf, ${count})`, () => SYSC_write(k, fd, count)),

@@ -128,12 +128,12 @@ export function tcp_done(k: Kernel, sk: Sock): void {
 
 /** tcp_shutdown(sk, how): SEND_SHUTDOWN in ESTABLISHED/SYN_RECV/CLOSE_WAIT moves to
  *  FIN_WAIT1 / LAST_ACK (tcp_close_state) and sends a FIN (tcp_send_fin). */
-export function tcp_shutdown(k: Kernel, sk: Sock, how: number): void {
+export function* tcp_shutdown(k: Kernel, sk: Sock, how: number): KGen<void> {
   k.tr?.enter("tcp_shutdown", "sk->sk_prot->shutdown(sk, how) = tcp_shutdown(sk, how)");
   if (how & SEND_SHUTDOWN && (sk.sk_state === TCP_ESTABLISHED || sk.sk_state === TCP_SYN_RECV || sk.sk_state === TCP_CLOSE_WAIT)) {
     const next = sk.sk_state === TCP_CLOSE_WAIT ? TCP_LAST_ACK : TCP_FIN_WAIT1; // new_state[]: | TCP_ACTION_FIN
     sk.sk_state = next; // tcp_close_state -> tcp_set_state
-    if (tcpOverLo(sk)) tcp_send_fin(k, sk);
+    if (tcpOverLo(sk)) yield* tcp_send_fin(k, sk);
     // MODEL: for a remote peer the FIN would leave on eth0; the model does not transmit on the wire
     else k.tr?.leaf("tcp_send_fin(sk)", `${next === TCP_LAST_ACK ? "CLOSE_WAIT -> LAST_ACK" : "-> FIN_WAIT1"}: FIN to the peer (not modelled on the wire)`, "tcp_send_fin");
   }
