@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SRC = path.join(HERE, "probe.c");
 const BUILD_DIR = path.join(HERE, "build");
-const BIN = path.join(BUILD_DIR, "probe");
+export const BIN = path.join(BUILD_DIR, "probe");
 const STAMP = path.join(BUILD_DIR, "probe.cmd");
 const REFERENCE = path.join(HERE, "reference.json");
 const RESULTS_DIR = path.join(HERE, "results");
@@ -125,7 +125,7 @@ function fail(msg) {
   process.exit(1);
 }
 
-function ensureBinary() {
+export function ensureBinary() {
   if (process.platform !== "linux") {
     fail(
       `the real-kernel probe needs Linux (epoll, getrusage(RUSAGE_THREAD)); this is ${process.platform}.\n` +
@@ -458,4 +458,5 @@ function main() {
   );
 }
 
-main();
+// run as a program (npm run probe), not when bench.mjs imports ensureBinary
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -13,7 +13,7 @@
 // (they need CAP_NET_RAW) but receive nothing. No request_module.
 
 import type { Kernel } from "./kernel";
-import type { KGen } from "./sched";
+import { returnNow, tailCall, type KGen } from "./sched";
 import {
   sock_register, IPPROTO_ICMP, IPPROTO_IP, IPPROTO_MAX, IPPROTO_TCP, IPPROTO_UDP, MSG_DONTWAIT, PF_INET,
   SOCK_DGRAM, SOCK_MAX, SOCK_RAW, SOCK_STREAM, SS_UNCONNECTED, SS_CONNECTED, type Msghdr, type ProtoOps, type Socket,
@@ -142,17 +142,12 @@ export function inet_create(k: Kernel, sock: Socket, protocol: number, kern: num
 }
 
 /** inet_recvmsg: sock->ops->recvmsg -> sk->sk_prot->recvmsg(sk, msg, size, nonblock, flags). */
-export function* inet_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number): KGen<number> {
+export function inet_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number): KGen<number> {
   k.tr?.enter("inet_recvmsg", "inet_recvmsg(sock, msg, size, flags)");
   const sk = sock.sk!;
   k.tr?.enter("", "sk->sk_prot->recvmsg(sk, msg, size, flags & MSG_DONTWAIT, flags & ~MSG_DONTWAIT, &addr_len)");
-  try {
-    if (!sk.sk_prot.recvmsg) return -EINVAL;
-    return yield* sk.sk_prot.recvmsg(k, sk, msg, size, flags & MSG_DONTWAIT, flags & ~MSG_DONTWAIT);
-  } finally {
-    k.tr?.exit();
-    k.tr?.exit();
-  }
+  if (!sk.sk_prot.recvmsg) return returnNow(k, -EINVAL, 2);
+  return tailCall(k, sk.sk_prot.recvmsg(k, sk, msg, size, flags & MSG_DONTWAIT, flags & ~MSG_DONTWAIT), 2); // a tail call (sched.ts)
 }
 
 /** inet_bind(sock, uaddr): claim a local port (inet_csk_get_port / udp_v4_get_port). */

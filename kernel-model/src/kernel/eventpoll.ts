@@ -51,7 +51,7 @@ import {
   type File, type FileOperations, type PollTable,
 } from "./fs";
 import { init_poll_funcptr } from "./poll";
-import { INIT_LIST_HEAD, list_add_tail, list_del_init, list_empty, listEntries, type ListHead } from "./list";
+import { INIT_LIST_HEAD, smallList, list_add_tail, list_del_init, list_empty, listEntries, type ListHead } from "./list";
 import { mutex_init, mutex_lock, mutex_unlock, type Mutex } from "./mutex";
 import { EBADF, EEXIST, EFAULT, EINVAL, ELOOP, ENOENT, ENOMEM, ENOSPC, EPERM } from "./errno";
 import {
@@ -454,8 +454,8 @@ function ep_insert(k: Kernel, ep: Eventpoll, event: EpollEvent, tfile: File, fd:
     const g = epollGlobals(k);
     if (ep.user.epoll_watches >= g.max_user_watches) return -ENOSPC;
     const epi = {
-      rbn: false, next: EP_UNACTIVE_PTR, ffd: { file: tfile, fd }, nwait: 0, pwqlist: [], ep, fllink: false,
-      event: { events: event.events >>> 0, data: event.data },
+      rbn: false, next: EP_UNACTIVE_PTR, ffd: { file: tfile, fd }, nwait: 0, pwqlist: smallList(), ep, fllink: false,
+      event: { events: event.events >>> 0, data: event.data }, rdllink: null,
     } as unknown as Epitem;
     epi.rdllink = INIT_LIST_HEAD(epi);
     g.epitems_alive++;

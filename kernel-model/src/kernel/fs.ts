@@ -15,8 +15,9 @@
 // * No inodes, dentries or mounts beyond a name; no file-max limit (ENFILE is not modelled).
 
 import type { Kernel } from "./kernel";
-import type { KGen } from "./sched";
+import { returnNow, tailCall, type KGen } from "./sched";
 import { EBADF, EINVAL, EMFILE } from "./errno";
+import { smallList } from "./list";
 
 // include/uapi/asm-generic/fcntl.h
 export const O_RDONLY = 0o0;
@@ -114,7 +115,7 @@ export const tty_fops: FileOperations = { name: "tty_fops", read_iter: null, pol
 export function alloc_file(k: Kernel, name: string, mode: number, fop: FileOperations, private_data: unknown): File {
   k.tr?.leaf(`file = alloc_file(&path, FMODE_READ | FMODE_WRITE, &${fop.name})`, undefined, "alloc_file");
   if (mode & FMODE_READ && fop.read_iter) mode |= FMODE_CAN_READ;
-  return { id: k.nextFileId++, f_op: fop, private_data, f_flags: 0, f_mode: mode, f_count: 1, f_ep_links: [], name };
+  return { id: k.nextFileId++, f_op: fop, private_data, f_flags: 0, f_mode: mode, f_count: 1, f_ep_links: smallList(), name };
 }
 
 /** __alloc_fd via get_unused_fd_flags: lowest free fd >= next_fd, below RLIMIT_NOFILE. */
@@ -219,48 +220,34 @@ export function exit_files(k: Kernel): void {
 }
 
 /** SYSC_read(fd, buf, count) -> vfs_read. Book: §3.3 (the seed's second trace). */
-export function* SYSC_read(k: Kernel, fd: number, count: number, iter: IovIter): KGen<number> {
+// The read chain is tail calls (sched.ts tailCall): each function ends by returning its
+// callee's generator, so only the function that sleeps (tcp_recvmsg, ...) is a frame.
+export function SYSC_read(k: Kernel, fd: number, count: number, iter: IovIter): KGen<number> {
   k.tr?.enter("SYSC_read", `SYSC_read(fd = ${fd}, buf, count = ${count})`);
-  try {
-    const file = fdget(k, fd); // fdget_pos
-    if (!file) return -EBADF;
-    return yield* vfs_read(k, file, count, iter);
-  } finally {
-    k.tr?.exit();
-  }
+  const file = fdget(k, fd); // fdget_pos
+  if (!file) return returnNow(k, -EBADF);
+  return tailCall(k, vfs_read(k, file, count, iter));
 }
 
-export function* vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+export function vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
   k.tr?.enter("vfs_read", "vfs_read(f.file, buf, count, &pos)");
-  try {
-    if (!(file.f_mode & FMODE_READ)) return -EBADF;
-    if (!(file.f_mode & FMODE_CAN_READ)) return -EINVAL;
-    return yield* __vfs_read(k, file, count, iter);
-  } finally {
-    k.tr?.exit();
-  }
+  if (!(file.f_mode & FMODE_READ)) return returnNow(k, -EBADF);
+  if (!(file.f_mode & FMODE_CAN_READ)) return returnNow(k, -EINVAL);
+  return tailCall(k, __vfs_read(k, file, count, iter));
 }
 
-export function* __vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+export function __vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
   k.tr?.enter("__vfs_read", "__vfs_read(file, buf, count, pos)");
-  try {
-    // f_op->read is NULL for sockets: the read_iter path
-    return yield* new_sync_read(k, file, count, iter);
-  } finally {
-    k.tr?.exit();
-  }
+  // f_op->read is NULL for sockets: the read_iter path
+  return tailCall(k, new_sync_read(k, file, count, iter));
 }
 
-export function* new_sync_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+export function new_sync_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
   k.tr?.enter("new_sync_read", "new_sync_read(file, buf, count, pos)");
-  try {
-    const iocb: Kiocb = { ki_filp: file, ki_pos: 0 }; // init_sync_kiocb
-    iter.count = count; // iov_iter_init(&iter, READ, &iov, 1, len)
-    if (!file.f_op.read_iter) return -EINVAL;
-    return yield* file.f_op.read_iter(k, iocb, iter);
-  } finally {
-    k.tr?.exit();
-  }
+  const iocb: Kiocb = { ki_filp: file, ki_pos: 0 }; // init_sync_kiocb
+  iter.count = count; // iov_iter_init(&iter, READ, &iov, 1, len)
+  if (!file.f_op.read_iter) return returnNow(k, -EINVAL);
+  return tailCall(k, file.f_op.read_iter(k, iocb, iter));
 }
 
 /** SYSC_write(fd, buf, count) -> vfs_write -> __vfs_write -> new_sync_write -> f_op->write_iter.

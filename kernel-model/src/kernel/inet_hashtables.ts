@@ -5,7 +5,10 @@
 // Interface: one table set per Kernel (k.hash): tcp established (4-tuple), tcp listeners
 // (local port), request socks (TCP_NEW_SYN_RECV), udp (local port).
 //
-// Model vs kernel: one local address (10.0.0.1); Maps instead of hash buckets and RCU.
+// Model vs kernel: one local address (10.0.0.1); Maps instead of hash buckets and RCU. The ehash
+// key is exact rather than a hash (inet_ehashfn's jhash may collide; the kernel then compares
+// the 4-tuple): remote addresses are numbered as first seen, and (address number, remote port,
+// local port) packed in one number below 2^53, so a lookup builds no string.
 
 import type { Sock } from "./sock";
 
@@ -22,16 +25,20 @@ export interface RequestSock {
 }
 
 export interface InetHashtables {
-  ehash: Map<string, Sock | RequestSock>;
+  ehash: Map<number, Sock | RequestSock>;
+  /** Model: remote address -> its number in ehash keys. */
+  addrs: Map<string, number>;
   listening: Map<number, Sock>;
   udp: Map<number, Sock>;
 }
 
 export function newHashtables(): InetHashtables {
-  return { ehash: new Map(), listening: new Map(), udp: new Map() };
+  return { ehash: new Map(), addrs: new Map(), listening: new Map(), udp: new Map() };
 }
 
-/** The ehash key of a flow: remote address:port -> local port. */
-export function ehashKey(saddr: string, sport: number, dport: number): string {
-  return `${saddr}:${sport}>${dport}`;
+/** The ehash key of a flow (remote address:port -> local port), for inet_ehashfn. */
+export function ehashKey(h: InetHashtables, saddr: string, sport: number, dport: number): number {
+  let a = h.addrs.get(saddr);
+  if (a === undefined) h.addrs.set(saddr, (a = h.addrs.size));
+  return a * 4294967296 + sport * 65536 + dport;
 }

@@ -106,24 +106,144 @@ const BURN_OPS: Record<CpuMode, Op> = {
   softirq: { op: OP_BURN, ns: 0, mode: "softirq" }, irq: { op: OP_BURN, ns: 0, mode: "irq" },
 };
 
-export function* burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
-  if (ns > 0) {
-    const op = BURN_OPS[mode];
-    op.ns = ns;
-    yield op;
-  }
+export function burn(ns: number, mode: CpuMode = "sys"): KGen<void> {
+  if (!(ns > 0)) return PAID;
+  const paid = runRq !== null ? payInPlace(ns, mode) : PAID_NO;
+  if (paid === PAID_YES) return PAID; // no generator: `yield* burn()` returns at once
+  return burnOp(ns, mode, paid === PAID_PREEMPT);
 }
+
+function* burnOp(ns: number, mode: CpuMode, paid: boolean): KGen<void> {
+  if (paid) {
+    yield PREEMPT_OP;
+    return;
+  }
+  const op = BURN_OPS[mode];
+  op.ns = ns;
+  yield op;
+}
+
+/** A code path that is already done: what burn() returns when the time is paid (stateless, so
+ *  one object serves every caller). */
+const PAID_RESULT: IteratorReturnResult<void> = { done: true, value: undefined };
+const PAID = {
+  next: () => PAID_RESULT,
+  return: () => PAID_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+} as unknown as KGen<void>;
 
 /** Pay, now and in the current context's mode, the CPU time that plain functions charged
  *  (charge()): e.g. before __do_softirq hands the frame back to hard-IRQ accounting. */
 export function* payCharges(k: Kernel): KGen<void> {
-  if (k.cpu && k.cpu.debt > 0) yield PREEMPT_OP;
+  if (k.cpu && k.cpu.debt > 0 && (runRq !== k.cpu || payInPlace(0, "sys") !== PAID_YES)) yield PREEMPT_OP;
 }
 
 /** A preemption point: the syscall-exit path (exit_to_usermode_loop checks need_resched).
  *  Yields only when a reschedule is pending, or when time is owed (paid before user code). */
 export function* preemptPoint(k: Kernel): KGen<void> {
-  if (k.cpu && (k.cpu.need_resched || k.cpu.debt > 0)) yield PREEMPT_OP;
+  const rq = k.cpu;
+  if (rq && (rq.need_resched || (rq.debt > 0 && (runRq !== rq || payInPlace(0, "sys") !== PAID_YES)))) yield PREEMPT_OP;
+}
+
+// ---- paying CPU time in place (model) ----
+// cpuRun resumes one context at a time and records which (runK, runRq, runFrame) while the code
+// runs. A burn asked for there, that nothing can interrupt, is paid on the spot: the same
+// accounting cpuRun would do on receiving the Op (the debt of charge() first, in the context's
+// mode, then the burn, each through fastBurn), so the code goes on without yielding up through
+// every generator frame. Whenever cpuRun would do anything else (start a burn event, preempt),
+// payInPlace leaves the state as it found it, or as cpuRun leaves it after the same steps, and
+// the code yields as before.
+
+/** Model: pay in place (default), or always yield the Op to cpuRun: the reference behaviour a
+ *  test compares the in-place path against (the two must give identical runs). */
+export function setPayInPlace(on: boolean): void {
+  payInPlaceOn = on;
+}
+let payInPlaceOn = true;
+let runK: Kernel | null = null;
+let runRq: Rq | null = null;
+let runFrame: IrqFrame | null = null;
+const PAID_NO = 0; // nothing could be paid in place without changing the outcome: yield the burn
+const PAID_YES = 1; // paid: go on
+const PAID_PREEMPT = 2; // paid, but cpuRun must look at need_resched before the code goes on
+
+/** Model: code that drives a generator itself (atomicRun in tcp_output.ts charges each burn
+ *  instead of burning it) must see every burn as an Op, so nothing is paid in place while it
+ *  runs. Returns the function that restores the state. */
+export function holdPayInPlace(): () => void {
+  const k = runK, rq = runRq, f = runFrame;
+  runK = null;
+  runRq = null;
+  runFrame = null;
+  return () => {
+    runK = k;
+    runRq = rq;
+    runFrame = f;
+  };
+}
+
+/** The mode in which time charged by plain functions is paid: the irq frame's, softirq for a
+ *  __do_softirq run in a task (ksoftirqd, do_softirq at local_bh_enable), else sys. cpuRun and
+ *  payInPlace must agree on it (fastpath-property.test.ts). */
+function debtMode(rq: Rq, frame: IrqFrame | null): CpuMode {
+  return frame ? frame.mode : rq.in_softirq ? "softirq" : "sys";
+}
+
+function payInPlace(ns: number, mode: CpuMode): number {
+  const k = runK!, rq = runRq!, frame = runFrame;
+  const r: Runnable = frame ?? rq.curr;
+  if (!payInPlaceOn || k.cpu !== rq || r.left > 0 || r.ctxLeft > 0 || r.pending !== null) return PAID_NO;
+  if (rq.debt > 0) {
+    // cpuRun: the debt becomes r.left in the context's mode and is paid before the Op
+    if (!fastBurn(k, rq, r, rq.debt, debtMode(rq, frame))) return PAID_NO;
+    rq.debt = 0;
+  }
+  if (ns > 0) {
+    // cpuRun: returning to user code with need_resched set preempts before the burn
+    if (!frame && rq.need_resched && mode === "user" && r !== rq.idle) return PAID_NO;
+    if (!fastBurn(k, rq, r, ns, mode)) return PAID_NO;
+  }
+  // cpuRun, before it resumes the code: a reschedule pending for preemptible code
+  if (!frame && rq.need_resched && (r === rq.idle || !(r as TaskStruct).inKernel)) return PAID_PREEMPT;
+  k.tr?.setContext(r.label);
+  return PAID_YES;
+}
+
+// ---- tail calls (model) ----
+// A kernel function whose last act is to call the next one (vfs_read -> __vfs_read ->
+// new_sync_read -> sock_read_iter -> ...) is a plain function that returns its callee's
+// generator: `return tailCall(k, __vfs_read(...))`. The caller's `yield*` then drives the callee
+// directly, so a read() that does not sleep resumes no wrapper frames, and one asleep keeps no
+// wrapper generators alive. Its trace node (entered before the call) is closed when the callee
+// finishes, as `finally { k.tr?.exit() }` did: with tracing on, a small generator does that.
+
+/** Return the callee's generator; with tracing on, exit `exits` trace nodes when it finishes. */
+export function tailCall<R>(k: Kernel, callee: KGen<R>, exits = 1): KGen<R> {
+  return k.tr ? exitAfter(k, callee, exits) : callee;
+}
+
+function* exitAfter<R>(k: Kernel, callee: KGen<R>, exits: number): KGen<R> {
+  try {
+    return yield* callee;
+  } finally {
+    for (let i = 0; i < exits; i++) k.tr?.exit();
+  }
+}
+
+/** Return `value` at once from a tail-calling function (an early error return), exiting its trace nodes. */
+export function returnNow<R>(k: Kernel, value: R, exits = 1): KGen<R> {
+  for (let i = 0; i < exits; i++) k.tr?.exit();
+  return valueGen(value);
+}
+
+// eslint-disable-next-line require-yield
+function* valueGen<R>(value: R): KGen<R> {
+  return value;
 }
 
 /** struct sched_entity (include/linux/sched.h): the CFS part of a task. */
@@ -719,13 +839,24 @@ export function cpuRun(k: Kernel, rq: Rq): void {
       k.cpu = rq;
       k.current = rq.curr;
       k.tr?.setContext(r.label);
-      const res = r.gen.next(r.resume);
+      const savedK = runK, savedRq = runRq, savedFrame = runFrame;
+      runK = k;
+      runRq = rq;
+      runFrame = frame;
+      let res: IteratorResult<Op, unknown>;
+      try {
+        res = r.gen.next(r.resume);
+      } finally {
+        runK = savedK;
+        runRq = savedRq;
+        runFrame = savedFrame;
+      }
       r.resume = undefined;
       k.cpu = null;
       if (rq.debt > 0) {
         // time charged by plain functions is paid before whatever the code yielded
         r.left += rq.debt;
-        r.leftMode = frame ? frame.mode : rq.in_softirq ? "softirq" : "sys"; // do_softirq in a task
+        r.leftMode = debtMode(rq, frame);
         rq.debt = 0;
       }
       op = res.done ? EXIT_OP : res.value;

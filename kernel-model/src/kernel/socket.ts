@@ -17,7 +17,7 @@
 // nothing), only PF_INET is registered (a kernel without IPv6, UNIX or PACKET sockets).
 
 import type { Kernel } from "./kernel";
-import type { KGen } from "./sched";
+import { returnNow, tailCall, type KGen } from "./sched";
 import type { Sock } from "./sock";
 import {
   alloc_file, fd_install, fdget, fput, get_unused_fd_flags, put_unused_fd, FMODE_READ, FMODE_WRITE,
@@ -274,34 +274,24 @@ export function sockfd_lookup_light(k: Kernel, fd: number): Socket | number {
 }
 
 /** sock_read_iter: read(2) on a socket. O_NONBLOCK -> MSG_DONTWAIT. */
-export function* sock_read_iter(k: Kernel, iocb: Kiocb, to: IovIter): KGen<number> {
+export function sock_read_iter(k: Kernel, iocb: Kiocb, to: IovIter): KGen<number> {
   k.tr?.enter("sock_read_iter", "filp->f_op->read_iter(&kiocb, &iter)", "= sock_read_iter");
-  try {
-    const file = iocb.ki_filp;
-    const sock = file.private_data as Socket;
-    const msg: Msghdr = { msg_flags: file.f_flags & O_NONBLOCK ? MSG_DONTWAIT : 0, msg_iter: to };
-    if (iocb.ki_pos !== 0) return -ESPIPE;
-    if (to.count === 0) return 0; // match SYS5 behaviour
-    return yield* sock_recvmsg(k, sock, msg, to.count, msg.msg_flags);
-  } finally {
-    k.tr?.exit();
-  }
+  const file = iocb.ki_filp;
+  const sock = file.private_data as Socket;
+  const msg: Msghdr = { msg_flags: file.f_flags & O_NONBLOCK ? MSG_DONTWAIT : 0, msg_iter: to };
+  if (iocb.ki_pos !== 0) return returnNow(k, -ESPIPE);
+  if (to.count === 0) return returnNow(k, 0); // match SYS5 behaviour
+  return tailCall(k, sock_recvmsg(k, sock, msg, to.count, msg.msg_flags)); // a tail call (sched.ts)
 }
 
 /** sock_recvmsg -> sock_recvmsg_nosec -> sock->ops->recvmsg. */
-export function* sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number,
+export function sock_recvmsg(k: Kernel, sock: Socket, msg: Msghdr, size: number, flags: number,
   text = "sock_recvmsg(sock, &msg, iov_iter_count(to), msg.msg_flags)"): KGen<number> {
   k.tr?.enter("sock_recvmsg", text);
   k.tr?.enter("sock_recvmsg_nosec", "sock_recvmsg_nosec(sock, msg, size, flags)");
   k.tr?.enter("", "sock->ops->recvmsg(sock, msg, size, flags)", `这里即是${sock.ops?.recvmsg ? "inet_recvmsg" : "NULL"}`);
-  try {
-    if (!sock.ops?.recvmsg) return -EINVAL;
-    return yield* sock.ops.recvmsg(k, sock, msg, size, flags);
-  } finally {
-    k.tr?.exit();
-    k.tr?.exit();
-    k.tr?.exit();
-  }
+  if (!sock.ops?.recvmsg) return returnNow(k, -EINVAL, 3);
+  return tailCall(k, sock.ops.recvmsg(k, sock, msg, size, flags), 3); // a tail call (sched.ts)
 }
 
 /** sock_poll: file->f_op->poll for sockets -> sock->ops->poll (tcp_poll / udp_poll). */

@@ -126,71 +126,126 @@ function deliver(k: Kernel, p: TaskStruct, iter: IovIter): void {
 }
 
 export function makeSys(k: Kernel, p: TaskStruct): Sys {
-  return {
-    task: p,
-    socket(family, type, protocol) {
-      const t = `${TYPE[type & SOCK_TYPE_MASK] ?? type}${type & ~SOCK_TYPE_MASK ? ` | 0x${(type & ~SOCK_TYPE_MASK).toString(16)}` : ""}`;
-      return syscall(k, p, `socket(${FAMILY[family] ?? family}, ${t}, ${protocol})`, function* () {
-        yield* burn(k.costs.socketCreate, "sys");
-        return SYSC_socket(k, family, type, protocol);
-      });
-    },
-    close: (fd) => syscall(k, p, `close(${fd})`, () => SYSC_close(k, fd)),
-    dup: (fd) => syscall(k, p, `dup(${fd})`, () => SYSC_dup(k, fd)),
-    read(fd, count) {
-      const iter: IovIter = { count, consumed: [] };
-      return syscall(k, p, `read(${fd}, buf, ${count})`, () => SYSC_read(k, fd, count, iter), iter);
-    },
-    recv(fd, len, flags = 0) {
-      const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recv(${fd}, buf, ${len}, ${flags})`, () => SYSC_recvfrom(k, fd, len, flags, iter), iter);
-    },
-    recvfrom(fd, len, flags = 0, from = null) {
-      const iter: IovIter = { count: len, consumed: [] };
-      return syscall(k, p, `recvfrom(${fd}, buf, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})`,
-        () => SYSC_recvfrom(k, fd, len, flags, iter, from), iter);
-    },
-    bind: (fd, port) => syscall(k, p, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); }),
-    listen: (fd, backlog) => syscall(k, p, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); }),
-    accept: (fd) => syscall(k, p, `accept(${fd}, NULL, NULL)`, () => SYSC_accept4(k, fd, 0)),
-    accept4: (fd, flags) => syscall(k, p, `accept4(${fd}, NULL, NULL, ${flags})`, () => SYSC_accept4(k, fd, flags)),
-    setsockopt: (fd, level, optname, value) =>
-      syscall(k, p, `setsockopt(${fd}, ${level}, ${optname}, ${value})`, function* () { return SYSC_setsockopt(k, fd, level, optname, value); }),
-    fcntl: (fd, cmd, arg) => syscall(k, p, `fcntl(${fd}, ${cmd}, 0x${arg.toString(16)})`, function* () { return SYSC_fcntl(k, fd, cmd, arg); }),
-    pause: () => syscall(k, p, "pause()", () => SYSC_pause(k)),
-    epoll_create: (size) => syscall(k, p, `epoll_create(${size})`, function* () { return SYSC_epoll_create(k, size); }),
-    epoll_create1: (flags) => syscall(k, p, `epoll_create1(${flags ? `0x${flags.toString(16)}` : 0})`, function* () { return SYSC_epoll_create1(k, flags); }),
-    epoll_ctl: (epfd, op, fd, event) =>
-      syscall(k, p, `epoll_ctl(${epfd}, ${epollCtlOpName(op)}, ${fd}, ${event ? `{${epollEventNames(event.events)}, data = ${event.data}}` : "NULL"})`,
-        () => SYSC_epoll_ctl(k, epfd, op, fd, event)),
-    epoll_pwait: (epfd, events, maxevents, timeout, sigmask, sigsetsize = SIGSET_SIZE) =>
-      syscall(k, p, `epoll_pwait(${epfd}, events, ${maxevents}, ${timeout}, ${typeof sigmask === "number" ? `{0x${sigmask.toString(16)}}` : userPtrName(sigmask)}, ${sigsetsize})`,
-        () => SYSC_epoll_pwait(k, epfd, events, maxevents, timeout, sigmask, sigsetsize)),
-    sigprocmask: (how, set, old) => syscall(k, p, `rt_sigprocmask(${how}, {0x${(set >>> 0).toString(16)}}, oldset, 8)`, function* () { return sigprocmask(k, how, set, old); }),
-    recvmsg(fd, msg, flags = 0) {
-      const iter: IovIter = { count: 0, consumed: [] };
-      return syscall(k, p, `recvmsg(${fd}, msg, ${flags})`, () => SYSC_recvmsg(k, fd, msg, flags, iter), iter);
-    },
-    epoll_wait: (epfd, events, maxevents, timeout) =>
-      syscall(k, p, `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})`, () => SYSC_epoll_wait(k, epfd, events, maxevents, timeout)),
-    poll: (fds, nfds, timeout) => syscall(k, p, `poll(fds, ${nfds}, ${timeout})`, () => SYSC_poll(k, fds, nfds, timeout)),
-    select: (n, rd, wr, ex, tv) =>
-      syscall(k, p, `select(${n}, ${rd ? `{${[...rd].join(",")}}` : "NULL"}, ${wr ? `{${[...wr].join(",")}}` : "NULL"}, ${ex ? `{${[...ex].join(",")}}` : "NULL"}, ${tv ? `{${tv.tv_sec}, ${tv.tv_usec}}` : "NULL"})`,
-        () => SYSC_select(k, n, rd, wr, ex, tv)),
-    sendto: (fd, len, flags, port, meta) =>
-      syscall(k, p, `sendto(${fd}, buf, ${len}, ${flags}, {AF_INET, 127.0.0.1:${port}}, 16)`,
-        () => SYSC_sendto(k, fd, len, flags, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port }, meta)),
-    send: (fd, len, flags = 0, meta) => syscall(k, p, `send(${fd}, buf, ${len}, ${flags})`, () => SYSC_send(k, fd, len, flags, meta)),
-    connect: (fd, port) => syscall(k, p, `connect(${fd}, {AF_INET, 127.0.0.1:${port}}, 16)`, () => SYSC_connect(k, fd, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port })),
-    shutdown: (fd, how) => syscall(k, p, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
+  return new SysCalls(k, p);
+}
+
+/** A task's Sys: its methods live on the prototype, so a task costs two fields, not a closure
+ *  per call. The text of a hot call (read, recv, epoll_wait) is built only when tracing. */
+class SysCalls implements Sys {
+  constructor(private readonly k: Kernel, readonly task: TaskStruct) {}
+  socket(family: number, type: number, protocol: number): KGen<number> {
+    const k = this.k;
+    const t = `${TYPE[type & SOCK_TYPE_MASK] ?? type}${type & ~SOCK_TYPE_MASK ? ` | 0x${(type & ~SOCK_TYPE_MASK).toString(16)}` : ""}`;
+    return syscall(k, this.task, `socket(${FAMILY[family] ?? family}, ${t}, ${protocol})`, function* () {
+      yield* burn(k.costs.socketCreate, "sys");
+      return SYSC_socket(k, family, type, protocol);
+    });
+  }
+  close(fd: number): KGen<number> {
+    return syscall(this.k, this.task, `close(${fd})`, () => SYSC_close(this.k, fd));
+  }
+  dup(fd: number): KGen<number> {
+    return syscall(this.k, this.task, `dup(${fd})`, () => SYSC_dup(this.k, fd));
+  }
+  read(fd: number, count: number): KGen<number> {
+    const iter: IovIter = { count, consumed: [] };
+    return syscall(this.k, this.task, this.k.tr ? `read(${fd}, buf, ${count})` : "", () => SYSC_read(this.k, fd, count, iter), iter);
+  }
+  recv(fd: number, len: number, flags = 0): KGen<number> {
+    const iter: IovIter = { count: len, consumed: [] };
+    return syscall(this.k, this.task, this.k.tr ? `recv(${fd}, buf, ${len}, ${flags})` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter), iter);
+  }
+  recvfrom(fd: number, len: number, flags = 0, from: RecvfromAddr | null = null): KGen<number> {
+    const iter: IovIter = { count: len, consumed: [] };
+    return syscall(this.k, this.task, this.k.tr ? `recvfrom(${fd}, buf, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})` : "",
+      () => SYSC_recvfrom(this.k, fd, len, flags, iter, from), iter);
+  }
+  bind(fd: number, port: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `bind(${fd}, {AF_INET, port ${port}})`, function* () { return SYSC_bind(k, fd, port); });
+  }
+  listen(fd: number, backlog: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `listen(${fd}, ${backlog})`, function* () { return SYSC_listen(k, fd, backlog); });
+  }
+  accept(fd: number): KGen<number> {
+    return syscall(this.k, this.task, `accept(${fd}, NULL, NULL)`, () => SYSC_accept4(this.k, fd, 0));
+  }
+  accept4(fd: number, flags: number): KGen<number> {
+    return syscall(this.k, this.task, `accept4(${fd}, NULL, NULL, ${flags})`, () => SYSC_accept4(this.k, fd, flags));
+  }
+  setsockopt(fd: number, level: number, optname: number, value: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `setsockopt(${fd}, ${level}, ${optname}, ${value})`, function* () { return SYSC_setsockopt(k, fd, level, optname, value); });
+  }
+  fcntl(fd: number, cmd: number, arg: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `fcntl(${fd}, ${cmd}, 0x${arg.toString(16)})`, function* () { return SYSC_fcntl(k, fd, cmd, arg); });
+  }
+  pause(): KGen<number> {
+    return syscall(this.k, this.task, "pause()", () => SYSC_pause(this.k));
+  }
+  epoll_create(size: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `epoll_create(${size})`, function* () { return SYSC_epoll_create(k, size); });
+  }
+  epoll_create1(flags: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `epoll_create1(${flags ? `0x${flags.toString(16)}` : 0})`, function* () { return SYSC_epoll_create1(k, flags); });
+  }
+  epoll_ctl(epfd: number, op: number, fd: number, event: EpollEvent | null): KGen<number> {
+    return syscall(this.k, this.task, `epoll_ctl(${epfd}, ${epollCtlOpName(op)}, ${fd}, ${event ? `{${epollEventNames(event.events)}, data = ${event.data}}` : "NULL"})`,
+      () => SYSC_epoll_ctl(this.k, epfd, op, fd, event));
+  }
+  epoll_wait(epfd: number, events: EpollEvent[], maxevents: number, timeout: number): KGen<number> {
+    return syscall(this.k, this.task, this.k.tr ? `epoll_wait(${epfd}, events, ${maxevents}, ${timeout})` : "", () => SYSC_epoll_wait(this.k, epfd, events, maxevents, timeout));
+  }
+  epoll_pwait(epfd: number, events: UserPtr<EpollEvent[]>, maxevents: number, timeout: number, sigmask: UserPtr<number>, sigsetsize = SIGSET_SIZE): KGen<number> {
+    return syscall(this.k, this.task, `epoll_pwait(${epfd}, events, ${maxevents}, ${timeout}, ${typeof sigmask === "number" ? `{0x${sigmask.toString(16)}}` : userPtrName(sigmask)}, ${sigsetsize})`,
+      () => SYSC_epoll_pwait(this.k, epfd, events, maxevents, timeout, sigmask, sigsetsize));
+  }
+  sigprocmask(how: number, set: number, old?: { v: number }): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `rt_sigprocmask(${how}, {0x${(set >>> 0).toString(16)}}, oldset, 8)`, function* () { return sigprocmask(k, how, set, old); });
+  }
+  recvmsg(fd: number, msg: UserPtr<UserMsghdr>, flags = 0): KGen<number> {
+    const iter: IovIter = { count: 0, consumed: [] };
+    return syscall(this.k, this.task, `recvmsg(${fd}, msg, ${flags})`, () => SYSC_recvmsg(this.k, fd, msg, flags, iter), iter);
+  }
+  poll(fds: UserPtr<Pollfd[]>, nfds: number, timeout: number): KGen<number> {
+    return syscall(this.k, this.task, this.k.tr ? `poll(fds, ${nfds}, ${timeout})` : "", () => SYSC_poll(this.k, fds, nfds, timeout));
+  }
+  select(n: number, rd: Set<number> | null, wr: Set<number> | null, ex: Set<number> | null, tv: Timeval | null): KGen<number> {
+    const set = (s: Set<number> | null) => (s ? `{${[...s].join(",")}}` : "NULL");
+    return syscall(this.k, this.task, this.k.tr ? `select(${n}, ${set(rd)}, ${set(wr)}, ${set(ex)}, ${tv ? `{${tv.tv_sec}, ${tv.tv_usec}}` : "NULL"})` : "",
+      () => SYSC_select(this.k, n, rd, wr, ex, tv));
+  }
+  sendto(fd: number, len: number, flags: number, port: number, meta?: SendMeta): KGen<number> {
+    return syscall(this.k, this.task, this.k.tr ? `sendto(${fd}, buf, ${len}, ${flags}, {AF_INET, 127.0.0.1:${port}}, 16)` : "",
+      () => SYSC_sendto(this.k, fd, len, flags, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port }, meta));
+  }
+  send(fd: number, len: number, flags = 0, meta?: SendMeta): KGen<number> {
+    return syscall(this.k, this.task, this.k.tr ? `send(${fd}, buf, ${len}, ${flags})` : "", () => SYSC_send(this.k, fd, len, flags, meta));
+  }
+  connect(fd: number, port: number): KGen<number> {
+    return syscall(this.k, this.task, `connect(${fd}, {AF_INET, 127.0.0.1:${port}}, 16)`,
+      () => SYSC_connect(this.k, fd, { sin_family: AF_INET, sin_addr: "127.0.0.1", sin_port: port }));
+  }
+  shutdown(fd: number, how: number): KGen<number> {
+    const k = this.k;
+    return syscall(k, this.task, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
       const r = yield* SYSC_shutdown(k, fd, how);
       yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: what its backlog processing raised runs here
       return r;
-    }),
-    write: (fd, count) => syscall(k, p, `write(${fd}, buf, ${count})`, () => SYSC_write(k, fd, count)),
-    clock_nanosleep_abs: (until) => syscall(k, p, `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, {${until} ns}, NULL)`, () => hrtimer_nanosleep(k, until)),
-    *compute(ns) {
-      yield* burn(ns, "user");
-    },
-  };
+    });
+  }
+  write(fd: number, count: number): KGen<number> {
+    return syscall(this.k, this.task, this.k.tr ? `write(${fd}, buf, ${count})` : "", () => SYSC_write(this.k, fd, count));
+  }
+  clock_nanosleep_abs(until: number): KGen<number> {
+    return syscall(this.k, this.task, `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, {${until} ns}, NULL)`, () => hrtimer_nanosleep(this.k, until));
+  }
+  compute(ns: number): KGen<void> {
+    return burn(ns, "user");
+  }
 }

@@ -106,7 +106,7 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
     void timeout;
     return;
   } else if (sk.inet_daddr) {
-    k.hash.ehash.delete(ehashKey(sk.inet_daddr, sk.inet_dport, sk.inet_num));
+    k.hash.ehash.delete(ehashKey(k.hash, sk.inet_daddr, sk.inet_dport, sk.inet_num));
   }
   sk.sk_state = TCP_CLOSE;
   sk_free(k, sk);
@@ -118,7 +118,7 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
  *  sk_shutdown = SHUTDOWN_MASK, and sk_state_change wakes every waiter; an orphan is destroyed. */
 export function tcp_done(k: Kernel, sk: Sock): void {
   k.tr?.enter("tcp_done", "tcp_done(sk)", "tcp_set_state(sk, TCP_CLOSE); sk->sk_shutdown = SHUTDOWN_MASK");
-  if (sk.inet_daddr) k.hash.ehash.delete(ehashKey(sk.inet_daddr, sk.inet_dport, sk.inet_num)); // sk_prot->unhash
+  if (sk.inet_daddr) k.hash.ehash.delete(ehashKey(k.hash, sk.inet_daddr, sk.inet_dport, sk.inet_num)); // sk_prot->unhash
   sk.sk_state = TCP_CLOSE;
   sk.sk_shutdown = SHUTDOWN_MASK;
   if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_state_change(k, sk);

@@ -251,14 +251,25 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
     }
   } else if (skb.seq > tp.rcv_nxt) {
     k.tr?.leaf("out of order: tcp_data_queue_ofo(sk, skb)", "乱序: 放入 out_of_order_queue, 不唤醒");
-    if (!tp.out_of_order_queue.some((s) => s.seq === skb.seq)) {
-      tp.out_of_order_queue.push(skb);
-      tp.out_of_order_queue.sort((a, b) => a.seq - b.seq);
-    }
+    ofoInsert(tp.out_of_order_queue, skb);
   } else {
     k.tr?.leaf("old duplicate: drop", "already received");
   }
   k.tr?.exit();
+}
+
+/** The out-of-order queue stays sorted by seq (tcp_data_queue_ofo walks its rb-tree): a binary
+ *  search finds the place; a segment whose seq is already queued is a duplicate and dropped. */
+function ofoInsert(q: SkBuff[], skb: SkBuff): void {
+  let lo = 0, hi = q.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (q[mid].seq < skb.seq) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < q.length && q[lo].seq === skb.seq) return;
+  if (lo === q.length) q.push(skb);
+  else q.splice(lo, 0, skb);
 }
 
 /** tcp_ofo_queue: move segments that are now in order to sk_receive_queue. */

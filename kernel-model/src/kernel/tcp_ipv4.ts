@@ -43,7 +43,7 @@ function isRequestSock(x: Sock | RequestSock): x is RequestSock {
 export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
   k.tr?.enter("tcp_v4_rcv", "tcp_v4_rcv(skb)");
   try {
-    const key = ehashKey(skb.saddr, skb.sport, skb.dport);
+    const key = ehashKey(k.hash, skb.saddr, skb.sport, skb.dport);
     const found = k.hash.ehash.get(key) ?? k.hash.listening.get(skb.dport); // __inet_lookup_skb
     if (!found) {
       k.tr?.leaf("no socket: tcp_v4_send_reset(NULL, skb)", "RST", "tcp_v4_send_reset");
@@ -119,7 +119,7 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
     k.stats.listenOverflows++;
   } else {
     const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.synPeer ?? null };
-    k.hash.ehash.set(ehashKey(skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
+    k.hash.ehash.set(ehashKey(k.hash, skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
     k.tr?.enter("tcp_conn_request", "tcp_conn_request(&tcp_request_sock_ops, &tcp_request_sock_ipv4_ops, sk, skb)");
     k.tr?.leaf("req = inet_reqsk_alloc(rsk_ops, sk, !want_cookie)", "半连接: request_sock (TCP_NEW_SYN_RECV)");
     k.tr?.leaf("inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)");
@@ -134,7 +134,7 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
 
 /** tcp_v4_rcv's TCP_NEW_SYN_RECV case: tcp_check_req -> tcp_v4_syn_recv_sock -> child, then
  *  tcp_child_process (called by tcp_v4_rcv, after tcp_check_req) wakes the listener. */
-function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: string): void {
+function tcp_check_req(k: Kernel, req: RequestSock, skb: SkBuff, key: number): void {
   k.tr?.enter("tcp_check_req", "tcp_check_req(sk, skb, req, false)", "third packet of the handshake");
   const listener = req.rsk_listener as TcpSock;
   k.hash.ehash.delete(key);

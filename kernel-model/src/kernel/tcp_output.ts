@@ -25,7 +25,7 @@
 // * Initial sequence numbers are 0 on both sides (data starts at 1).
 
 import type { Kernel } from "./kernel";
-import { charge, OP_BURN, OP_SCHED, type KGen } from "./sched";
+import { charge, holdPayInPlace, OP_BURN, OP_SCHED, type KGen } from "./sched";
 import { ip_local_out, type Flowi4 } from "./ip_output";
 import { skbAllocTruesize, skb_set_owner_w } from "./sock_wmem";
 import { TCP_CLOSE, TCP_SYN_SENT, type SkBuff, type Sock } from "./sock";
@@ -47,6 +47,7 @@ const MAX_TCP_HEADER = 320;
 export function atomicRun<R>(k: Kernel, g: KGen<R>): R {
   const rq = k.cpu!;
   rq.bh_disable_cnt++;
+  const restore = holdPayInPlace(); // every burn reaches the loop below, to be charged
   try {
     for (;;) {
       const r = g.next();
@@ -55,6 +56,7 @@ export function atomicRun<R>(k: Kernel, g: KGen<R>): R {
       else if (r.value.op === OP_SCHED) throw new Error("atomicRun: a transmit path tried to sleep in atomic context");
     }
   } finally {
+    restore();
     rq.bh_disable_cnt--;
   }
 }
@@ -184,7 +186,7 @@ export function* tcp_v4_connect(k: Kernel, sk: Sock, port: number): KGen<number>
     // inet_hash_connect: the first free ephemeral port, then __inet_hash_connect hashes us
     let lport = 0;
     for (let p = IP_LOCAL_PORT_RANGE[0]; p <= IP_LOCAL_PORT_RANGE[1] && !lport; p++) {
-      if (!k.tcpPorts.has(p) && !k.hash.ehash.has(ehashKey("127.0.0.1", port, p))) lport = p;
+      if (!k.tcpPorts.has(p) && !k.hash.ehash.has(ehashKey(k.hash, "127.0.0.1", port, p))) lport = p;
     }
     if (!lport) {
       sk.sk_state = TCP_CLOSE;
@@ -192,7 +194,7 @@ export function* tcp_v4_connect(k: Kernel, sk: Sock, port: number): KGen<number>
     }
     sk.inet_num = lport;
     k.tcpPorts.add(lport);
-    k.hash.ehash.set(ehashKey("127.0.0.1", port, lport), sk);
+    k.hash.ehash.set(ehashKey(k.hash, "127.0.0.1", port, lport), sk);
     k.tr?.leaf(`inet_hash_connect(&tcp_death_row, sk): inet_num = ${lport}`, "TCP_SYN_SENT, hashed in ehash", "inet_hash_connect");
     return yield* tcp_connect(k, tp);
   } finally {

@@ -18,6 +18,7 @@
 // a func removes its own entry (autoremove_wake_function does).
 
 import type { Kernel } from "./kernel";
+import { smallList } from "./list";
 import { default_wake_function, taskStateName, TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, WF_SYNC, type TaskStruct } from "./sched";
 
 export const WQ_FLAG_EXCLUSIVE = 0x01;
@@ -46,7 +47,7 @@ export interface WaitQueueHead {
 }
 
 export function init_waitqueue_head(name: string): WaitQueueHead {
-  return { task_list: [], name };
+  return { task_list: smallList(), name };
 }
 
 /** DEFINE_WAIT(name): private = current, func = autoremove_wake_function. */

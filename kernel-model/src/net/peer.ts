@@ -25,17 +25,27 @@ export const TCP_RTO_MIN = 200_000_000;
 /** TCP_TIMEOUT_INIT: 1 s, the first SYN retransmission. */
 export const TCP_TIMEOUT_INIT = 1_000_000_000;
 
-/** A stable 32-bit hash of a flow (stands in for the NIC's Toeplitz RSS hash). */
+/** A stable 32-bit hash of a flow (stands in for the NIC's Toeplitz RSS hash): FNV-1a of the
+ *  text "saddr:sport:dport", computed without building the text. */
 export function flowHash(saddr: string, sport: number, dport: number): number {
   let h = 2166136261;
-  const s = `${saddr}:${sport}:${dport}`;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  for (let i = 0; i < saddr.length; i++) h = Math.imul(h ^ saddr.charCodeAt(i), 16777619);
+  h = fnvDecimal(Math.imul(h ^ 58, 16777619), sport); // ':'
+  h = fnvDecimal(Math.imul(h ^ 58, 16777619), dport);
   return h >>> 0;
 }
 
-function newSkb(proto: number, saddr: string, sport: number, dport: number, len: number, msgId: number): SkBuff {
+/** FNV-1a over the decimal digits of a non-negative integer, most significant first. */
+function fnvDecimal(h: number, n: number): number {
+  let d = 1;
+  while (d * 10 <= n) d *= 10;
+  for (; d >= 1; d /= 10) h = Math.imul(h ^ (48 + (Math.floor(n / d) % 10)), 16777619);
+  return h;
+}
+
+function newSkb(proto: number, saddr: string, sport: number, dport: number, len: number, msgId: number, hash = flowHash(saddr, sport, dport)): SkBuff {
   return {
-    len, truesize: skbTruesize(len), protocol: proto, saddr, sport, dport, hash: flowHash(saddr, sport, dport),
+    len, truesize: skbTruesize(len), protocol: proto, saddr, sport, dport, hash,
     seq: 0, end_seq: 0, syn: false, ack: true, fin: false, rst: false, tstamp: 0, msgId, used: 0,
   };
 }
@@ -54,6 +64,8 @@ export class TcpPeer {
   readonly sport: number;
   readonly dport: number;
   readonly rtt: number;
+  /** The flow's RSS hash, the same for every frame of the connection. */
+  readonly hash: number;
   /** Time the peer's handshake ACK reaches us (Infinity until the SYN-ACK left). */
   establishedAt = Infinity;
   /** Next sequence number to send; data starts at 1 (ISN 0). */
@@ -71,11 +83,12 @@ export class TcpPeer {
     this.sport = o.sport ?? 40000 + (n % 20000);
     this.dport = o.dport;
     this.rtt = o.rtt ?? 100_000;
+    this.hash = flowHash(this.saddr, this.sport, this.dport);
   }
 
   /** Send the SYN, reaching the NIC at `at`. */
   connect(at: number): this {
-    const syn = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1);
+    const syn = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1, this.hash);
     syn.syn = true;
     syn.ack = false;
     syn.seq = 0;
@@ -87,7 +100,7 @@ export class TcpPeer {
 
   private onSynAck(t: number): void {
     this.establishedAt = t + this.rtt;
-    const ack = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1);
+    const ack = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1, this.hash);
     ack.seq = ack.end_seq = 1;
     this.transmit(ack, this.establishedAt);
     for (const h of this.held.splice(0)) this.transmit(h.skb, Math.max(h.at, this.establishedAt));
@@ -112,7 +125,7 @@ export class TcpPeer {
     this.bytesSent += bytes;
     while (bytes > 0) {
       const len = Math.min(bytes, TCP_MSS);
-      const skb = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, len, msgId);
+      const skb = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, len, msgId, this.hash);
       skb.seq = this.snd_nxt;
       skb.end_seq = this.snd_nxt + len;
       this.snd_nxt += len;
@@ -144,7 +157,7 @@ export class TcpPeer {
 
   /** Close the connection: a FIN reaching the NIC at `at`. */
   close(at: number): this {
-    const fin = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1);
+    const fin = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1, this.hash);
     fin.fin = true;
     fin.seq = this.snd_nxt;
     fin.end_seq = this.snd_nxt + 1;

@@ -76,7 +76,8 @@ export interface ServerOptions {
   receiverCpu?: number;
   trace?: boolean;
   timeline?: boolean;
-  /** Called about every 100,000 events with (messages delivered, msgs). */
+  /** Called with (0, msgs) when the traffic phase starts, then about every 100,000 events
+   *  with (messages delivered, msgs). */
   onProgress?: (delivered: number, msgs: number) => void;
 }
 
@@ -141,13 +142,16 @@ export function runServer(o: ServerOptions): ServerRun {
 
   // ---- the server ----
   if (o.model === "blocking") {
-    const reader = (fd: number) => function* (sys: Sys) {
+    // one generator function for every reader (a closure per connection would give each
+    // reader generator its own prototype and hidden class)
+    function* readLoop(sys: Sys, fd: number): KGen<void> {
       for (;;) {
         const n = yield* sys.read(fd, o.readSize ?? 65536);
         if (n <= 0) return;
         yield* consume(sys, n, msgSize, work);
       }
-    };
+    }
+    const reader = (fd: number) => (sys: Sys) => readLoop(sys, fd);
     if (proto === "tcp") {
       k.spawn("acceptor", function* (sys) {
         raiseNofile(sys, o.conns);
@@ -243,6 +247,7 @@ export function runServer(o: ServerOptions): ServerRun {
     lastDelivery = k.now;
     cpu1 = k.cpuTime();
   };
+  o.onProgress?.(0, o.msgs);
   for (;;) {
     const n = k.engine.runEvents(100_000);
     o.onProgress?.(Math.round((s.delivered - delivered0) / segsPerMsg), o.msgs);

@@ -8,27 +8,21 @@
 // * runUntil(t), runUntilIdle(limit), runEvents(n) advance the clock by firing events in order.
 //
 // Ordering: events fire by time; events with the same time fire in the order they were
-// scheduled (FIFO), which is what makes a run reproducible. The heap is flatqueue (a typed-array
-// binary heap, ~15 M pop+push/s) keyed by time alone; every distinct pending time owns one FIFO
-// bucket, so equal times keep insertion order without a second key. This is the (time, seq)
-// order: a later insertion at the same time lands behind the earlier ones in the bucket.
+// scheduled (FIFO), which is what makes a run reproducible. The queue is one binary heap keyed by
+// (time, seq), seq being the insertion count: a later insertion at the same time sorts behind the
+// earlier ones. The keys live in two parallel Float64Arrays (both exact integers below 2^53; a
+// single key time*2^k+seq would not be), the events in a plain array beside them, as flatqueue
+// lays out its heap. Cancel is lazy: a cancelled event stays in the heap and is dropped when it
+// reaches the top.
 //
 // Model vs kernel: nothing here is kernel; the clock is the model's ktime (ns since boot).
 
-import FlatQueue from "flatqueue";
-
-/** A scheduled event. `cancelled` is set by cancel(); the queue skips it when it comes due. */
+/** A scheduled event. `cancelled` is set by cancel() (and when it fires); the queue then skips it. */
 export interface SimEvent {
   t: number;
   fn: (arg: any) => void;
   arg: any;
   cancelled: boolean;
-}
-
-/** The FIFO of events due at one time; `head` is the next to fire. */
-interface Bucket {
-  evs: SimEvent[];
-  head: number;
 }
 
 export class Engine {
@@ -38,8 +32,12 @@ export class Engine {
   events = 0;
   /** runUntil(t) in progress: tryAdvance never moves the clock past t. */
   private horizon = Infinity;
-  private heap = new FlatQueue<number>();
-  private buckets = new Map<number, Bucket>();
+  /** The heap: evs[i] is keyed by (ts[i], ss[i]); n entries, cancelled ones included. */
+  private evs: (SimEvent | null)[] = [];
+  private ts = new Float64Array(1024);
+  private ss = new Float64Array(1024);
+  private n = 0;
+  private seq = 0;
   private pending = 0;
 
   /** Schedule fn(arg) at absolute time t (ns). Times are rounded to whole ns. */
@@ -47,15 +45,59 @@ export class Engine {
     t = Math.round(t);
     if (!(t >= this.now)) throw new RangeError(`Engine.at: time ${t} is before now ${this.now}`);
     const ev: SimEvent = { t, fn, arg, cancelled: false };
-    let b = this.buckets.get(t);
-    if (b === undefined) {
-      b = { evs: [], head: 0 };
-      this.buckets.set(t, b);
-      this.heap.push(t, t);
-    }
-    b.evs.push(ev);
+    this.push(ev, t, this.seq++);
     this.pending++;
     return ev;
+  }
+
+  /** Sift the new entry up from the bottom: parents that sort after (t, seq) move down. */
+  private push(ev: SimEvent, t: number, seq: number): void {
+    if (this.n === this.ts.length) {
+      const ts = new Float64Array(this.n * 2), ss = new Float64Array(this.n * 2);
+      ts.set(this.ts);
+      ss.set(this.ss);
+      this.ts = ts;
+      this.ss = ss;
+    }
+    const { evs, ts, ss } = this;
+    let i = this.n++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pt = ts[p];
+      if (pt < t || (pt === t && ss[p] < seq)) break;
+      evs[i] = evs[p];
+      ts[i] = pt;
+      ss[i] = ss[p];
+      i = p;
+    }
+    evs[i] = ev;
+    ts[i] = t;
+    ss[i] = seq;
+  }
+
+  /** Remove the top entry: the last one sifts down from the root. */
+  private pop(): void {
+    const { evs, ts, ss } = this;
+    const n = --this.n;
+    const ev = evs[n], t = ts[n], seq = ss[n];
+    evs[n] = null; // drop the reference so a fired event can be collected
+    if (n === 0) return;
+    const half = n >> 1;
+    let i = 0;
+    while (i < half) {
+      let c = 2 * i + 1;
+      const r = c + 1;
+      if (r < n && (ts[r] < ts[c] || (ts[r] === ts[c] && ss[r] < ss[c]))) c = r;
+      const ct = ts[c];
+      if (t < ct || (t === ct && seq < ss[c])) break;
+      evs[i] = evs[c];
+      ts[i] = ct;
+      ss[i] = ss[c];
+      i = c;
+    }
+    evs[i] = ev;
+    ts[i] = t;
+    ss[i] = seq;
   }
 
   /** Schedule fn(arg) after a delay of dt ns. */
@@ -77,14 +119,10 @@ export class Engine {
 
   /** Time of the next live event, or Infinity. */
   peekTime(): number {
-    while (this.heap.length > 0) {
-      const t = this.heap.peekValue()!;
-      const b = this.buckets.get(t)!;
-      // Skip cancelled events at the bucket's head so peekTime never reports a dead time.
-      while (b.head < b.evs.length && b.evs[b.head].cancelled) b.head++;
-      if (b.head < b.evs.length) return t;
-      this.buckets.delete(t);
-      this.heap.pop();
+    // Drop cancelled events at the top so peekTime never reports a dead time.
+    while (this.n > 0) {
+      if (!this.evs[0]!.cancelled) return this.ts[0];
+      this.pop();
     }
     return Infinity;
   }
@@ -101,12 +139,8 @@ export class Engine {
   step(): boolean {
     const t = this.peekTime();
     if (t === Infinity) return false;
-    const b = this.buckets.get(t)!;
-    const ev = b.evs[b.head++]; // live: peekTime skipped the cancelled head
-    if (b.head === b.evs.length) {
-      this.buckets.delete(t);
-      this.heap.pop();
-    }
+    const ev = this.evs[0]!; // live: peekTime dropped the cancelled ones above it
+    this.pop();
     this.now = t;
     this.pending--;
     ev.cancelled = true; // fired: a late cancel() is a no-op
