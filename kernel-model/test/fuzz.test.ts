@@ -20,6 +20,7 @@ import {
   socket_file_ops, eventpoll_fops,
   type Sys, type KGen, type UserMsghdr, type TaskStruct, type WaitQueueHead, type Socket, type Eventpoll,
 } from "kernel-model";
+import { expectSoftirqsRun } from "./helpers";
 
 const PORTS = [7000, 7001, 7002];
 const fdArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 3, max: 9 }) }, fc.integer({ min: -2, max: 14 }));
@@ -228,6 +229,7 @@ function check(c: Case, tcp: boolean): void {
   expect([g.epitems_alive, g.pwqs_alive]).toEqual([0, 0]);
   const pc = pollCounters(k);
   expect(pc.pollwaits).toBe(pc.freewaits);
+  expectSoftirqsRun(k); // no CPU idle with a softirq pending
   expect(s.filesFreed).toBe(k.nextFileId - 1 + (k.tty.f_count === 0 ? 1 : 0)); // every file, and the tty once unused
   for (const p of k.tasks) expect(p.files.fd.filter((f) => f && f !== k.tty)).toEqual([]);
   // determinism: the same case again, syscall by syscall

@@ -243,7 +243,7 @@ class SysCalls implements Sys {
     const k = this.k;
     return syscall(k, this.task, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
       const r = yield* SYSC_shutdown(k, fd, how);
-      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: a FIN sent over lo is received here
+      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: what its backlog processing raised runs here
       return r;
     });
   }
