@@ -8,6 +8,7 @@ import {
   type EpollEvent, type File, type Socket, type Sys, type WaitQueueHead,
 } from "kernel-model";
 import { epOf, udpSocket } from "./epoll-helpers";
+import { expectSoftirqsRun } from "./helpers";
 
 type Mode = "lt" | "et" | "os";
 type Cmd =
@@ -180,6 +181,7 @@ function run(cmds: Cmd[]) {
     yield* sys.close(epfd);
   });
   k.runUntilIdle();
+  expectSoftirqsRun(k);
   expect(k.tasks[0].exitCode).toBe(0);
   const g = epollGlobals(k);
   expect([g.user.epoll_watches, g.epitems_alive, g.pwqs_alive]).toEqual([0, 0, 0]);

@@ -13,3 +13,13 @@ export function runApp<T>(body: (sys: Sys, k: Kernel) => KGen<T>, opts: KernelOp
   k.runUntilIdle();
   return { k, task, result: result as T };
 }
+
+/** At the end of a run no CPU may sit idle with a softirq pending: in 4.6.2 a softirq raised
+ *  with bottom halves off runs at the re-enable (__local_bh_enable_ip), one raised in hard IRQ
+ *  at irq_exit, and what __do_softirq leaves goes to ksoftirqd (kernel/softirq.c). */
+export function expectSoftirqsRun(k: Kernel): void {
+  const left = k.rqs.filter((rq) => rq.softirq_pending !== 0 || rq.bh_disable_cnt !== 0);
+  if (left.length) {
+    throw new Error(`softirqs left: ${left.map((rq) => `cpu${rq.cpu} pending 0x${rq.softirq_pending.toString(16)} bh_disable_cnt ${rq.bh_disable_cnt}`).join("; ")}`);
+  }
+}

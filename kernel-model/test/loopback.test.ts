@@ -10,7 +10,7 @@ import {
   EPOLLIN, EPOLLOUT, EPOLL_CTL_ADD, EAGAIN, EBADF, EDESTADDRREQ, EINVAL, ENOTSOCK, EOPNOTSUPP,
   type EpollEvent, type SkBuff, type Socket, type Sock, type TraceNode,
 } from "kernel-model";
-import { runApp } from "./helpers";
+import { expectSoftirqsRun, runApp } from "./helpers";
 import { main } from "../src/cli";
 
 function preorder(n: TraceNode, out: TraceNode[] = []): TraceNode[] {
@@ -124,6 +124,7 @@ describe("the send buffer: sock_alloc_send_skb, sock_wfree, sk_write_space", () 
       for (const skb of held.splice(0)) sock_wfree(k, skb);
     });
     k.runUntilIdle();
+    expectSoftirqsRun(k); // no CPU left with a softirq pending
     return { k, out };
   }
 
@@ -170,6 +171,7 @@ describe("the send buffer: sock_alloc_send_skb, sock_wfree, sk_write_space", () 
     k.engine.at(1_000_000, () => sock_wfree(k, held.shift()!));
     k.engine.at(2_000_000, () => { for (let i = 0; i < 3; i++) sock_wfree(k, held.shift()!); });
     k.runUntilIdle();
+    expectSoftirqsRun(k); // no CPU left with a softirq pending
     expect(woke).toBeGreaterThanOrEqual(2_000_000);
   });
 });
@@ -213,6 +215,7 @@ describe("the loopback sender (the probe's experiment)", () => {
       expect(r.summary.delivered).toBe(20_000);
       expect(r.summary.dropped).toBe(0);
       expect(r.kernel.stats.hardirqs).toBe(0);
+      expectSoftirqsRun(r.kernel);
     }
     expect(b.summary.vcswPerMsg).toBeGreaterThan(0.9);
     expect(e.summary.vcswPerMsg).toBeLessThan(b.summary.vcswPerMsg * 0.8);
@@ -267,6 +270,7 @@ describe("a remote peer that resets or half-closes (tcp_reset, tcp_fin)", () => 
     const peer = new TcpPeer(k, { dport: 80 }).connect(100_000);
     event(peer);
     k.runUntilIdle();
+    expectSoftirqsRun(k); // no CPU left with a softirq pending
     return out;
   }
 
@@ -317,6 +321,7 @@ describe("shutdown()", () => {
       r.push(yield* sys.recv(fd, 100, 0));
     });
     k.runUntilIdle();
+    expectSoftirqsRun(k); // no CPU left with a softirq pending
     masks = masks.map((m) => m & (POLLIN | POLLRDHUP | POLLHUP | POLLOUT));
     expect(r).toEqual([-ENOTCONN, -ENOTCONN, -EINVAL, -EBADF, 0]); // the woken reader runs after the closer
     expect(masks).toEqual([POLLIN | POLLRDHUP | POLLOUT, POLLIN | POLLRDHUP | POLLHUP | POLLOUT]);
@@ -340,6 +345,7 @@ describe("shutdown()", () => {
     });
     new TcpPeer(k, { dport: 80 }).connect(100_000).send(100, 1_000_000);
     k.runUntilIdle();
+    expectSoftirqsRun(k); // no CPU left with a softirq pending
     expect(r).toEqual([0, -EPIPE, 100]);
     expect(state).toBe(TCP_FIN_WAIT1);
     expect(mask & POLLOUT).toBe(POLLOUT); // SEND_SHUTDOWN: a write would not block, it fails
@@ -348,8 +354,8 @@ describe("shutdown()", () => {
 
 describe("TCP over lo: connect, send, ACKs, the send buffer", () => {
   /** A listener on CPU 1 and a client on CPU 0 that connects and sends `n` messages of `len`. */
-  function tcpPair(opts: { n: number; len?: number; trace?: boolean; sndbuf?: number; nonblock?: boolean; busyReaderCpu?: boolean }) {
-    const k = new Kernel({ cpus: 2, trace: opts.trace });
+  function tcpPair(opts: { costs?: { ipi: number; idleExit: number }; n: number; len?: number; trace?: boolean; sndbuf?: number; nonblock?: boolean; busyReaderCpu?: boolean }) {
+    const k = new Kernel({ cpus: 2, trace: opts.trace, costs: opts.costs });
     const out = { conn: 99, sent: [] as number[], got: 0, csk: null as Sock | null, events: [] as EpollEvent[], n: -1, tWake: 0, tFull: 0 };
     k.spawn("server", function* (sys) {
       const lfd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);
@@ -391,6 +397,7 @@ describe("TCP over lo: connect, send, ACKs, the send buffer", () => {
       yield* sys.shutdown(fd, SHUT_WR);
     }, { cpu: 0, pinned: true });
     k.runUntilIdle();
+    expectSoftirqsRun(k); // no CPU left with a softirq pending
     return { k, out };
   }
 
@@ -421,6 +428,31 @@ describe("TCP over lo: connect, send, ACKs, the send buffer", () => {
     expect(tp.sk_wmem_queued).toBe(0);
     expect(tp.packets_out).toBe(0);
     expect(tp.sk_wmem_alloc).toBe(0);
+  });
+
+  it("with a cross-CPU wakeup latency the last ACKs arrive after close(): the orphan (FIN_WAIT1) takes them, no RST", () => {
+    // ipi + idleExit as this machine's probe measures them (costs.ts): the reader on CPU 1 falls
+    // behind, so the sender's close() comes before the ACKs of its last segments and of its FIN
+    const { k, out } = tcpPair({ n: 100, len: 1000, trace: true, costs: { ipi: 11_000, idleExit: 7_000 } });
+    expect(out.got).toBe(100_000);
+    const tp = out.csk as Sock & { sk_wmem_queued: number; packets_out: number; snd_una: number; write_seq: number };
+    expect([tp.snd_una, tp.write_seq]).toEqual([100_002, 100_002]);
+    expect([tp.sk_wmem_queued, tp.packets_out, tp.sk_wmem_alloc]).toEqual([0, 0, 0]);
+    expect(k.stats.noSocket).toBe(0); // no ACK met an unhashed socket (tcp_v4_send_reset)
+    const all = k.tr!.roots.flatMap((r) => preorder(r));
+    expect(all.some((n) => n.text === "sock_orphan(sk)"), "close() came before the last ACKs").toBe(true);
+    expect(all.some((n) => n.fn === "tcp_done")).toBe(true); // the orphan dies when its FIN is ACKed
+    expect(tp.sk_state).toBe(TCP_CLOSE);
+    expect(k.socks_alive).toBe(0);
+  });
+
+  it("shutdown(SHUT_WR): the FIN's NET_RX runs at ip_finish_output2's rcu_read_unlock_bh, inside tcp_send_fin (bottom halves on)", () => {
+    const { k } = tcpPair({ n: 3, trace: true });
+    const fin = k.tr!.roots.flatMap((r) => preorder(r)).find((n) => n.fn === "tcp_send_fin")!;
+    const inside = preorder(fin).map((n) => n.fn);
+    expect(inside.indexOf("rcu_read_unlock_bh")).toBeGreaterThan(inside.indexOf("loopback_xmit"));
+    expect(inside.indexOf("do_softirq")).toBeGreaterThan(inside.indexOf("rcu_read_unlock_bh"));
+    expect(inside).toContain("tcp_v4_rcv");
   });
 
   it("a full send buffer: -EAGAIN (MSG_DONTWAIT), then EPOLLOUT once the reader's ACKs free it (sk_stream_write_space)", () => {

@@ -11,7 +11,8 @@ import {
   EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLERR, EPOLLHUP, EPOLLET, EPOLLONESHOT, EPOLLRDHUP, EPOLLEXCLUSIVE, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD,
   EPOLL_CLOEXEC, SIGUSR1, SIG_BLOCK, KERNEL_ADDR, UNMAPPED_ADDR,
   EAFNOSUPPORT, EINVAL, EPROTONOSUPPORT, EBADF, ENOTSOCK, EFAULT, EMSGSIZE, EMFILE, EPERM, ENOENT, EEXIST, ELOOP, EINTR,
-  type Sys, type KGen, type EpollEvent, type UserMsghdr,
+  MSG_PEEK, MSG_DONTWAIT, EAGAIN, EINPROGRESS,
+  type Sys, type KGen, type EpollEvent, type UserMsghdr, type Socket,
 } from "kernel-model";
 import { runApp } from "./helpers";
 
@@ -113,7 +114,18 @@ describe("recv01 / recvfrom01: errors", () => {
   it("recvfrom01.1 invalid socket: ENOTSOCK", () => {
     expect(run(function* (sys) { return yield* sys.recvfrom(0, 100, 0); })).toBe(-ENOTSOCK);
   });
-  it.skip("recv01.2 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer (import_single_range's access_ok is not modelled)", () => {});
+  /** recv(fd, (void *)-1, ...) on a connected TCP socket with data queued (LTP's setup1). */
+  function recvBadBuf(from: boolean): number {
+    return run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(2, k.now + 10_000);
+      yield* sys.compute(200_000);
+      return from ? yield* sys.recvfrom(fd, 1024, 0, { addr: null, addrlen: 16 }, KERNEL_ADDR) : yield* sys.recv(fd, 1024, 0, KERNEL_ADDR);
+    });
+  }
+  it("recv01.2 invalid recv buffer ((void *)-1): EFAULT from import_single_range's access_ok", () => {
+    expect(recvBadBuf(false)).toBe(-EFAULT);
+  });
   it.skip("recv01.3 MSG_OOB (EINVAL): urgent data (tcp_recv_urg) is not modelled", () => {});
   it.skip("recv01.4 MSG_ERRQUEUE (EAGAIN): the error queue is not modelled", () => {});
   /** recvfrom(fd, buf, 1024, 0, from, &fromlen) on a connected TCP socket with data queued. */
@@ -132,9 +144,66 @@ describe("recv01 / recvfrom01: errors", () => {
   it("recvfrom01.3 invalid socket addr length (fromlen = -1): EINVAL from move_addr_to_user, after the data was read", () => {
     expect(recvfromConn(-1)[0]).toBe(-EINVAL);
   });
-  it.skip("recvfrom01.4 invalid recv buffer (EFAULT): SYSC_recvfrom takes no user buffer (import_single_range's access_ok is not modelled)", () => {});
+  it("recvfrom01.4 invalid recv buffer ((void *)-1): EFAULT from import_single_range's access_ok", () => {
+    expect(recvBadBuf(true)).toBe(-EFAULT);
+  });
   it.skip("recvfrom01.5 MSG_OOB (EINVAL): urgent data is not modelled", () => {});
   it.skip("recvfrom01.6 MSG_ERRQUEUE (EAGAIN): the error queue is not modelled", () => {});
+});
+
+describe("recvfrom's user memory in 4.6.2's order (beside recv01.2 / recvfrom01.4)", () => {
+  it("import_single_range comes before sockfd_lookup_light: a bad buffer on a bad fd is EFAULT, an unmapped one EBADF", () => {
+    expect(run(function* (sys) {
+      return [yield* sys.recv(400, 100, 0, KERNEL_ADDR), yield* sys.recv(400, 100, 0, UNMAPPED_ADDR), yield* sys.recvfrom(0, 100, 0, null, KERNEL_ADDR), yield* sys.recv(0, 100, 0, UNMAPPED_ADDR)];
+    })).toEqual([-EFAULT, -EBADF, -EFAULT, -ENOTSOCK]);
+  });
+  it("TCP, unmapped buffer: skb_copy_datagram_msg faults with nothing copied, -EFAULT; the bytes stay queued for the next read", () => {
+    expect(run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(5, k.now + 10_000);
+      yield* sys.compute(200_000);
+      return [yield* sys.recv(fd, 1024, 0, UNMAPPED_ADDR), yield* sys.recv(fd, 1024, 0, null), yield* sys.recv(fd, 1024, 0)];
+    })).toEqual([-EFAULT, -EFAULT, 5]);
+  });
+  it("TCP, unmapped buffer, blocking: the reader sleeps, the segment is not eaten by tcp_copy_to_iovec, -EFAULT; it stays queued", () => {
+    expect(run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(5, k.now + 10_000); // the first segment takes the slow path (sk_forward_alloc is 0)
+      const first = yield* sys.recv(fd, 1024, 0);
+      peer.send(7, k.now + 300_000); // arrives while the reader sleeps in sk_wait_data (prequeue installed)
+      return [first, yield* sys.recv(fd, 1024, 0, UNMAPPED_ADDR), yield* sys.recv(fd, 1024, MSG_DONTWAIT)];
+    })).toEqual([5, -EFAULT, 7]);
+  });
+  it("UDP, unmapped buffer: udp_recvmsg frees the datagram (sk_drops++), -EFAULT; a faulted MSG_PEEK counts sk_drops but leaves it queued", () => {
+    const r = runApp(function* (sys, k) {
+      const fd = yield* udp(sys, 9000);
+      yield* arrive(sys, k, 9000);
+      yield* arrive(sys, k, 9000);
+      const sk = (k.current.files.fd[fd]!.private_data as Socket).sk!;
+      const out = [yield* sys.recv(fd, 100, MSG_PEEK, UNMAPPED_ADDR), sk.sk_drops, sk.sk_receive_queue.length];
+      out.push(yield* sys.recv(fd, 100, MSG_PEEK, UNMAPPED_ADDR), sk.sk_drops); // peeked before: no count
+      out.push(yield* sys.recv(fd, 100, 0, UNMAPPED_ADDR), sk.sk_drops, sk.sk_receive_queue.length); // peeked: freed, no count
+      out.push(yield* sys.recv(fd, 100, 0, UNMAPPED_ADDR), sk.sk_drops, sk.sk_receive_queue.length, sk.sk_backlog.rmem_alloc, k.stats.recvCopyFaults);
+      out.push(yield* sys.recv(fd, 100, 0));
+      return out;
+    }, { cpus: 1 }).result;
+    expect(r).toEqual([-EFAULT, 1, 2, -EFAULT, 1, -EFAULT, 1, 1, -EFAULT, 2, 0, 0, 2, -EAGAIN]);
+  });
+  it("move_addr_to_user: a bad addr_len faults at get_user (-EFAULT after the data was read); a bad addr faults only if an address is copied", () => {
+    expect(run(function* (sys, k) {
+      const u = yield* udp(sys, 9000);
+      yield* arrive(sys, k, 9000);
+      yield* arrive(sys, k, 9000);
+      const { fd } = yield* tcpConn(sys, k);
+      return [
+        yield* sys.recvfrom(u, 100, 0, { addr: null, addrlen: 16, addrlenPtr: UNMAPPED_ADDR }),
+        yield* sys.recvfrom(u, 100, 0, { addr: null, addrlen: 16, addrPtr: KERNEL_ADDR }),
+        yield* sys.recvfrom(u, 100, 0), // both datagrams were consumed before the faults
+        yield* sys.recvfrom(fd, 100, MSG_DONTWAIT, { addr: null, addrlen: 16, addrPtr: KERNEL_ADDR }), // TCP: klen 0, nothing copied
+        yield* sys.recvfrom(fd, 100, MSG_DONTWAIT, { addr: null, addrlen: 16, addrlenPtr: KERNEL_ADDR }), // -EAGAIN: move_addr_to_user not called
+      ];
+    })).toEqual([-EFAULT, -EFAULT, -EAGAIN, -EAGAIN, -EAGAIN]);
+  });
 });
 
 describe("recvmsg01: ___sys_recvmsg's checks in 4.6.2's order", () => {
@@ -210,7 +279,14 @@ describe("read", () => {
   });
   it.skip("read01, read04: regular files are not modelled", () => {});
   it.skip("read02.1 EISDIR, read02.3-4 O_DIRECT EINVAL: directories and regular files are not modelled", () => {});
-  it.skip("read02.2 EFAULT: read(2)'s buffer is not an argument of the model's read", () => {});
+  it("read02.2 EFAULT (buf outside the address space; a socket with data instead of a file): -EFAULT at the copy, and (void *)-1 at vfs_read's access_ok", () => {
+    expect(run(function* (sys, k) {
+      const { fd, peer } = yield* tcpConn(sys, k);
+      peer.send(3, k.now + 10_000);
+      yield* sys.compute(200_000);
+      return [yield* sys.read(fd, 100, UNMAPPED_ADDR), yield* sys.read(fd, 100, KERNEL_ADDR), yield* sys.read(400, 100, KERNEL_ADDR), yield* sys.read(fd, 100)];
+    })).toEqual([-EFAULT, -EFAULT, -EBADF, 3]); // fdget comes before access_ok in read(2)
+  });
   it.skip("read03 EAGAIN on an empty fifo: pipes are not modelled", () => {});
 });
 
@@ -420,7 +496,34 @@ describe("epoll_wait", () => {
       return [yield* sys.epoll_wait(ep, ev, 1, 1000), ev[0].events & EPOLLRDHUP];
     })).toEqual([1, EPOLLRDHUP]);
   });
-  it.skip("epoll_wait06: ET EPOLLOUT after draining a pipe: needs the send side (loopback helper)", () => {});
+  it("epoll_wait06 (EPOLLIN half; the pipe becomes a TCP connection over lo): ET EPOLLIN once, none after reading half, none after draining", () => {
+    expect(run(function* (sys) {
+      const lfd = yield* sys.socket(AF_INET, SOCK_STREAM, 0);
+      yield* sys.bind(lfd, 80);
+      yield* sys.listen(lfd, 8);
+      const w = yield* sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); // fds[1]
+      // non-blocking: -EINPROGRESS (inet_stream_connect with timeo 0), though over lo the handshake
+      // is over by then (it ran in connect's own softirqs), so accept finds the child at once
+      const c = yield* sys.connect(w, 80);
+      const r = yield* sys.accept4(lfd, SOCK_NONBLOCK); // fds[0]
+      const ep = yield* sys.epoll_create1(0);
+      yield* sys.epoll_ctl(ep, EPOLL_CTL_ADD, r, { events: (EPOLLIN | EPOLLET) >>> 0, data: r });
+      yield* sys.epoll_ctl(ep, EPOLL_CTL_ADD, w, { events: (EPOLLOUT | EPOLLET) >>> 0, data: w });
+      const ev: EpollEvent[] = [];
+      const out: number[] = [c, yield* sys.write(w, 4096)];
+      // LTP fills the pipe, so the write end's ADD-time EPOLLOUT is gone by the first wait; a
+      // TCP sender stays writable, so both come (maxevents 2 instead of 1)
+      // rdllist order: w (ready at ADD), then r (ep_poll_callback when the data came)
+      out.push(yield* sys.epoll_wait(ep, ev, 2, 0), ...ev.flatMap((e) => [e.data === r ? 0 : 1, e.events]));
+      out.push(yield* sys.read(r, 2048), yield* sys.epoll_wait(ep, ev, 2, 0)); // data left, but no new edge
+      out.push(yield* sys.read(r, 2048), yield* sys.read(r, 2048));
+      // the ACK of the 4096 bytes came back at once (lo) without SOCK_NOSPACE: tcp_check_space
+      // does not call sk_write_space, so no EPOLLOUT edge either
+      out.push(yield* sys.epoll_wait(ep, ev, 2, 0));
+      return out;
+    })).toEqual([-EINPROGRESS, 4096, 2, 1, EPOLLOUT, 0, EPOLLIN, 2048, 0, 2048, -EAGAIN, 0]);
+  });
+  it.skip("epoll_wait06 (EPOLLOUT half: the writer's EPOLLOUT edge once the full pipe is drained): needs a sender that fills up while the reader does not read, i.e. the receive window (window updates are not modelled; over lo the model ACKs each segment at once, so the buffer of a single-task sender never fills)", () => {});
 
   it("epoll_wait07: EPOLLONESHOT reports one EPOLLIN for two writes", () => {
     expect(run(function* (sys, k) {
@@ -465,7 +568,7 @@ describe("epoll_wait", () => {
     })).toEqual(Array(5).fill([1, EPOLLIN]));
   });
   it.skip("epoll_wait10: /proc/mounts is not modelled", () => {});
-  it.skip("epoll_wait11, epoll_wait12: EPOLLHUP / EPOLLERR of a pipe end: pipes are not modelled", () => {});
+  it.skip("epoll_wait11, epoll_wait12: EPOLLHUP / EPOLLERR of a pipe end when the other end closes: pipes are not modelled (a TCP end differs: a peer close gives EPOLLIN | EPOLLRDHUP, a RST EPOLLERR | EPOLLHUP; loopback.test.ts has both)", () => {});
 
   it("epoll_wait13: at most maxevents per call; every ready fd reported, no quiet fd ever", () => {
     expect(run(function* (sys, k) {

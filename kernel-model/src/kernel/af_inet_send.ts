@@ -54,8 +54,8 @@ export function* inet_shutdown(k: Kernel, sock: Socket, how: number): KGen<numbe
       if (sk.sk_state === TCP_CLOSE) err = -ENOTCONN;
       sk.sk_shutdown |= how;
       k.tr?.leaf(`sk->sk_shutdown |= ${how}`, err ? "TCP_CLOSE: -ENOTCONN, shut down anyway" : undefined);
-      const shutdown = sk.sk_prot.shutdown as ((k: Kernel, sk: Sock, how: number) => void) | undefined;
-      if (typeof shutdown === "function") shutdown(k, sk, how);
+      const shutdown = sk.sk_prot.shutdown as ((k: Kernel, sk: Sock, how: number) => KGen<void>) | undefined;
+      if (typeof shutdown === "function") yield* shutdown(k, sk, how);
     }
     sk.sk_state_change(k, sk); // Wake up anyone sleeping in poll.
     release_sock(k, sk);

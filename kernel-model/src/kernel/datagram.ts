@@ -65,7 +65,7 @@ function* __skb_wait_for_more_packets(k: Kernel, sk: Sock, st: { err: number; ti
 /** __skb_try_recv_datagram(sk, flags, peeked, off, err, &last): the first skb of
  *  sk_receive_queue, unlinked (__skb_unlink), or with MSG_PEEK left queued (skb_set_peeked,
  *  a reference taken); else *err = sock_error or -EAGAIN and null. */
-function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: number; last: SkBuff | undefined }): SkBuff | undefined {
+function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: number; last: SkBuff | undefined; peeked: boolean }): SkBuff | undefined {
   k.tr?.enter("__skb_try_recv_datagram", "__skb_try_recv_datagram(sk, flags, peeked, off, err, &last)");
   const q = sk.sk_receive_queue;
   st.last = q[q.length - 1];
@@ -75,9 +75,12 @@ function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: 
   else if (q.length === 0) st.err = -EAGAIN;
   else if (flags & MSG_PEEK) {
     skb = q[0]; // _off = 0 (no SO_PEEK_OFF): the first skb
+    st.peeked = skb.peeked === true; // *peeked = skb->peeked, before skb_set_peeked sets it
+    skb.peeked = true;
     k.tr?.leaf("skb = skb_set_peeked(skb)", "MSG_PEEK: 留在队列中 (atomic_inc(&skb->users))");
   } else {
-    skb = q.shift();
+    skb = q.shift()!;
+    st.peeked = skb.peeked === true; // *peeked = skb->peeked
     k.tr?.leaf("__skb_unlink(skb, queue)", "出队");
   }
   k.tr?.exit();
@@ -85,13 +88,16 @@ function __skb_try_recv_datagram(k: Kernel, sk: Sock, flags: number, st: { err: 
 }
 
 /** __skb_recv_datagram(sk, flags, &peeked, &off, &err): an skb, or a negative errno (0 = EOF). */
-export function* __skb_recv_datagram(k: Kernel, sk: Sock, flags: number): KGen<SkBuff | number> {
+export function* __skb_recv_datagram(k: Kernel, sk: Sock, flags: number, out?: { peeked: boolean }): KGen<SkBuff | number> {
   k.tr?.enter("__skb_recv_datagram", "__skb_recv_datagram(sk, flags | (noblock ? MSG_DONTWAIT : 0), &peeked, &off, &err)");
   try {
-    const st = { err: 0, timeo: sock_rcvtimeo(sk, flags & MSG_DONTWAIT), last: undefined as SkBuff | undefined };
+    const st = { err: 0, timeo: sock_rcvtimeo(sk, flags & MSG_DONTWAIT), last: undefined as SkBuff | undefined, peeked: false };
     for (;;) {
       const skb = __skb_try_recv_datagram(k, sk, flags, st);
-      if (skb) return skb;
+      if (skb) {
+        if (out) out.peeked = st.peeked;
+        return skb;
+      }
       if (st.err !== -EAGAIN) return st.err;
       if (!st.timeo) return -EAGAIN;
       if (yield* __skb_wait_for_more_packets(k, sk, st, st.last)) return st.err;

@@ -16,8 +16,9 @@
 
 import type { Kernel } from "./kernel";
 import { returnNow, tailCall, type KGen } from "./sched";
-import { EBADF, EINVAL, EMFILE } from "./errno";
+import { EBADF, EFAULT, EINVAL, EMFILE } from "./errno";
 import { smallList } from "./list";
+import { access_ok, copyFaults, USER_BUF, type UserPtr } from "./uaccess";
 
 // include/uapi/asm-generic/fcntl.h
 export const O_RDONLY = 0o0;
@@ -36,6 +37,9 @@ export interface IovIter {
   count: number;
   /** Model: data units whose last byte was copied by this call (for end-to-end latency). */
   consumed: unknown[];
+  /** Model: the user buffer passed access_ok but is unmapped (uaccess.ts UNMAPPED_ADDR), so
+   *  the first copy_to_user of a byte (skb_copy_datagram_msg) faults. */
+  fault?: boolean;
 }
 
 /** struct kiocb (include/linux/fs.h). */
@@ -222,17 +226,19 @@ export function exit_files(k: Kernel): void {
 /** SYSC_read(fd, buf, count) -> vfs_read. Book: §3.3 (the seed's second trace). */
 // The read chain is tail calls (sched.ts tailCall): each function ends by returning its
 // callee's generator, so only the function that sleeps (tcp_recvmsg, ...) is a frame.
-export function SYSC_read(k: Kernel, fd: number, count: number, iter: IovIter): KGen<number> {
+export function SYSC_read(k: Kernel, fd: number, count: number, iter: IovIter, buf: UserPtr<unknown> = USER_BUF): KGen<number> {
   k.tr?.enter("SYSC_read", `SYSC_read(fd = ${fd}, buf, count = ${count})`);
   const file = fdget(k, fd); // fdget_pos
   if (!file) return returnNow(k, -EBADF);
-  return tailCall(k, vfs_read(k, file, count, iter));
+  return tailCall(k, vfs_read(k, file, count, iter, buf));
 }
 
-export function vfs_read(k: Kernel, file: File, count: number, iter: IovIter): KGen<number> {
+export function vfs_read(k: Kernel, file: File, count: number, iter: IovIter, buf: UserPtr<unknown> = USER_BUF): KGen<number> {
   k.tr?.enter("vfs_read", "vfs_read(f.file, buf, count, &pos)");
   if (!(file.f_mode & FMODE_READ)) return returnNow(k, -EBADF);
   if (!(file.f_mode & FMODE_CAN_READ)) return returnNow(k, -EINVAL);
+  if (!access_ok(buf)) return returnNow(k, -EFAULT); // access_ok(VERIFY_WRITE, buf, count)
+  if (buf !== USER_BUF) iter.fault = copyFaults(buf); // NULL or unmapped: the copy (skb_copy_datagram_msg) faults
   return tailCall(k, __vfs_read(k, file, count, iter));
 }
 

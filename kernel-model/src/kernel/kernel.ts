@@ -97,8 +97,12 @@ export interface KernelStats {
   ringDrops: number;
   /** Packets netif_rx dropped: input_pkt_queue over netdev_max_backlog (lo's path). */
   backlogDrops: number;
-  /** Dropped at a socket: receive buffer or backlog full (sum of every sk_drops). */
+  /** Dropped at a socket: receive buffer or backlog full (the sum of those sk_drops). */
   socketDrops: number;
+  /** Datagrams udp_recvmsg dequeued and freed unread because the copy to user space faulted
+   *  (an unmapped buffer; 4.6.2 counts sk_drops for them unless peeked, and also for a faulted
+   *  MSG_PEEK that leaves the datagram queued, so these are kept apart from socketDrops). */
+  recvCopyFaults: number;
   /** Segments/datagrams for no socket (RST / ICMP port unreachable). */
   noSocket: number;
   listenOverflows: number;
@@ -138,7 +142,7 @@ export class Kernel {
   readonly tcpPorts = new Set<number>();
   readonly stats: KernelStats = {
     wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
-    ringDrops: 0, backlogDrops: 0, socketDrops: 0, noSocket: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0, freedUnread: 0,
+    ringDrops: 0, backlogDrops: 0, socketDrops: 0, noSocket: 0, recvCopyFaults: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0, freedUnread: 0,
   };
   /** CPU timeline recording, or null when off. */
   timeline: { segments: TimelineSegment[]; wakeups: TimelineWakeup[] } | null;

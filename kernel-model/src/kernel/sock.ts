@@ -107,6 +107,8 @@ export interface SkBuff {
   /** TCP_SKB_CB(skb)->ack_seq of a segment the model's own TCP sent (over lo); absent from
    *  remote peers, whose ACKs the model does not process. */
   ack_seq?: number;
+  /** skb->peeked: a MSG_PEEK read has seen it (skb_set_peeked); udp_recvmsg's `peeked`. */
+  peeked?: boolean;
 }
 
 /** truesize of a received frame: igb's half-page buffer (2048) + the sk_buff head (256). */

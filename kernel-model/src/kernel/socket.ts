@@ -25,7 +25,7 @@ import {
 } from "./fs";
 import { SocketWqHead, type WaitQueueHead } from "./wait";
 import { EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, ESPIPE, EOPNOTSUPP, ENOPROTOOPT, EFAULT, EMSGSIZE } from "./errno";
-import { access_ok, copyFaults, type UserPtr } from "./uaccess";
+import { access_ok, copyFaults, USER_BUF, type BadUserAddr, type UserPtr } from "./uaccess";
 import { JIFFY_NS } from "./dev";
 import { sock_write_iter } from "./socket_send";
 
@@ -99,6 +99,10 @@ export const SIZEOF_SOCKADDR_IN = 16;
 export interface RecvfromAddr {
   addr: SockaddrIn | null;
   addrlen: number;
+  /** Model: `addr` points to a bad address (KERNEL_ADDR or UNMAPPED_ADDR): copy_to_user faults. */
+  addrPtr?: BadUserAddr;
+  /** Model: `addr_len` points to a bad address: get_user(len, ulen) faults. */
+  addrlenPtr?: BadUserAddr;
 }
 
 /** struct proto_ops (include/linux/net.h): the BSD-socket-layer operations of a family/type. */
@@ -369,21 +373,30 @@ export function* SYSC_accept4(k: Kernel, fd: number, flags: number): KGen<number
  *  then *ulen = klen (the true length); -EINVAL for a negative *ulen. */
 export function move_addr_to_user(k: Kernel, kaddr: SockaddrIn, klen: number, u: RecvfromAddr): number {
   k.tr?.leaf("err2 = move_addr_to_user(&address, msg.msg_namelen, addr, addr_len)", `klen = ${klen}`, "move_addr_to_user");
-  let len = u.addrlen; // get_user(len, ulen)
+  if (u.addrlenPtr) return -EFAULT; // get_user(len, ulen): access_ok fails or the load faults
+  let len = u.addrlen;
   if (len > klen) len = klen;
   if (len < 0) return -EINVAL;
-  if (len) u.addr = { ...kaddr }; // copy_to_user(uaddr, kaddr, len): the model copies the struct whole
+  if (len) {
+    if (u.addrPtr) return -EFAULT; // copy_to_user(uaddr, kaddr, len)
+    u.addr = { ...kaddr }; // the model copies the struct whole
+  }
   u.addrlen = klen; // __put_user(klen, ulen)
   return 0;
 }
 
 /** SYSCALL_DEFINE6(recvfrom, ...). x86-64 has no recv syscall (syscall_64.tbl): glibc's
  *  recv(fd, buf, len, flags) is recvfrom(fd, buf, len, flags, NULL, NULL). */
-export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter, uaddr: RecvfromAddr | null = null): KGen<number> {
+export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: number, iter: IovIter, uaddr: RecvfromAddr | null = null,
+  ubuf: UserPtr<unknown> = USER_BUF): KGen<number> {
   k.tr?.enter("SYSC_recvfrom", `SYSC_recvfrom(fd = ${fd}, ubuf, size = ${size}, flags = 0x${flags.toString(16)}, ${uaddr ? "addr, addr_len" : "addr = NULL, addr_len = NULL"})`);
   try {
     k.tr?.leaf("err = import_single_range(READ, ubuf, size, &iov, &msg.msg_iter)", undefined, "import_single_range");
-    iter.count = size;
+    // import_single_range (lib/iov_iter.c): the length is capped at MAX_RW_COUNT, then
+    // access_ok(VERIFY_WRITE, buf, len): a buffer above TASK_SIZE_MAX fails before the fd lookup
+    if (!access_ok(ubuf)) return -EFAULT;
+    iter.count = Math.min(size, MAX_RW_COUNT);
+    if (ubuf !== USER_BUF) iter.fault = copyFaults(ubuf); // NULL or unmapped: the copy faults later
     k.tr?.leaf("sock = sockfd_lookup_light(fd, &err, &fput_needed)", undefined, "sockfd_lookup_light");
     const sock = sockfd_lookup_light(k, fd);
     if (typeof sock === "number") return sock;
@@ -391,7 +404,7 @@ export function* SYSC_recvfrom(k: Kernel, fd: number, size: number, flags: numbe
     const address: SockaddrIn = { sin_family: 0, sin_port: 0, sin_addr: "" };
     const msg: Msghdr = { msg_flags: 0, msg_iter: iter, msg_name: uaddr ? address : null, msg_namelen: 0 };
     if (sock.file!.f_flags & O_NONBLOCK) flags |= MSG_DONTWAIT;
-    let err = yield* sock_recvmsg(k, sock, msg, size, flags, "sock_recvmsg(sock, &msg, iov_iter_count(&msg.msg_iter), flags)");
+    let err = yield* sock_recvmsg(k, sock, msg, iter.count, flags, "sock_recvmsg(sock, &msg, iov_iter_count(&msg.msg_iter), flags)");
     if (err >= 0 && uaddr) {
       const err2 = move_addr_to_user(k, address, msg.msg_namelen ?? 0, uaddr);
       if (err2 < 0) err = err2;
@@ -495,13 +508,18 @@ function copy_msghdr_from_user(k: Kernel, umsg: UserPtr<UserMsghdr>, kmsg: Msghd
   }
   if (copyFaults(umsg.msg_iov) || umsg.msg_iov.length < nr_segs) return -EFAULT; // copy_from_user(iov)
   let ret = 0;
+  let fault: boolean | undefined;
   for (let seg = 0; seg < nr_segs; seg++) {
     const { iov_base, iov_len } = umsg.msg_iov[seg];
     if (iov_len < 0) return -EINVAL; // (ssize_t)len < 0
     if (!access_ok(iov_base)) return -EFAULT; // access_ok(vrfy_dir(type), buf, len)
     ret += Math.min(iov_len, MAX_RW_COUNT - ret); // the total is capped at MAX_RW_COUNT
+    // Model: whether the first byte's copy faults (the first non-empty segment is unmapped); a
+    // fault part-way through the segments (a partial copy) is not modelled
+    if (fault === undefined && iov_len > 0) fault = copyFaults(iov_base);
   }
   kmsg.msg_iter.count = ret;
+  kmsg.msg_iter.fault = fault ?? false;
   k.tr?.leaf(`copy_msghdr_from_user(msg_sys, msg, &uaddr, &iov): ${nr_segs} iovec, ${ret} bytes`, undefined, "copy_msghdr_from_user");
   return 0;
 }

@@ -24,9 +24,15 @@ import { hrtimer_nanosleep } from "./hrtimer";
 import { bhEnablePoint } from "./softirq";
 import { EINTR, ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, errnoName } from "./errno";
 import { SYSC_poll, SYSC_select, type Pollfd, type Timeval } from "./select";
-import { userPtrName, type UserPtr } from "./uaccess";
+import { userPtrName, USER_BUF, type UserPtr } from "./uaccess";
 import { SIGSET_SIZE } from "./signal";
 import { SYSC_epoll_create, SYSC_epoll_create1, SYSC_epoll_ctl, SYSC_epoll_wait, SYSC_epoll_pwait, epollCtlOpName, epollEventNames, type EpollEvent } from "./eventpoll";
+
+/** A user buffer as a syscall's label prints it: "buf", or NULL / (void *)-1 / <unmapped>. */
+function bufName(p: UserPtr<unknown>): string {
+  const n = userPtrName(p);
+  return n === "ptr" ? "buf" : n;
+}
 
 export interface Sys {
   readonly task: TaskStruct;
@@ -34,12 +40,14 @@ export interface Sys {
   close(fd: number): KGen<number>;
   dup(fd: number): KGen<number>;
   /** read(fd, buf, count): bytes read, 0 at EOF, or -errno. */
-  read(fd: number, count: number): KGen<number>;
-  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). */
-  recv(fd: number, len: number, flags?: number): KGen<number>;
+  read(fd: number, count: number, buf?: UserPtr<unknown>): KGen<number>;
+  /** recv(fd, buf, len, flags): glibc calls recvfrom(fd, buf, len, flags, NULL, NULL). `buf`
+   *  defaults to a good buffer; KERNEL_ADDR fails access_ok (-EFAULT before the fd lookup),
+   *  UNMAPPED_ADDR or NULL faults at the copy (uaccess.ts). */
+  recv(fd: number, len: number, flags?: number, buf?: UserPtr<unknown>): KGen<number>;
   /** recvfrom(fd, buf, len, flags, addr, addrlen): with `from`, the sender's address is
-   *  copied to from.addr and its length to from.addrlen (move_addr_to_user). */
-  recvfrom(fd: number, len: number, flags?: number, from?: RecvfromAddr | null): KGen<number>;
+   *  copied to from.addr and its length to from.addrlen (move_addr_to_user); `buf` as recv's. */
+  recvfrom(fd: number, len: number, flags?: number, from?: RecvfromAddr | null, buf?: UserPtr<unknown>): KGen<number>;
   bind(fd: number, port: number): KGen<number>;
   listen(fd: number, backlog: number): KGen<number>;
   accept(fd: number): KGen<number>;
@@ -147,18 +155,18 @@ class SysCalls implements Sys {
   dup(fd: number): KGen<number> {
     return syscall(this.k, this.task, `dup(${fd})`, () => SYSC_dup(this.k, fd));
   }
-  read(fd: number, count: number): KGen<number> {
+  read(fd: number, count: number, buf: UserPtr<unknown> = USER_BUF): KGen<number> {
     const iter: IovIter = { count, consumed: [] };
-    return syscall(this.k, this.task, this.k.tr ? `read(${fd}, buf, ${count})` : "", () => SYSC_read(this.k, fd, count, iter), iter);
+    return syscall(this.k, this.task, this.k.tr ? `read(${fd}, ${bufName(buf)}, ${count})` : "", () => SYSC_read(this.k, fd, count, iter, buf), iter);
   }
-  recv(fd: number, len: number, flags = 0): KGen<number> {
+  recv(fd: number, len: number, flags = 0, buf: UserPtr<unknown> = USER_BUF): KGen<number> {
     const iter: IovIter = { count: len, consumed: [] };
-    return syscall(this.k, this.task, this.k.tr ? `recv(${fd}, buf, ${len}, ${flags})` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter), iter);
+    return syscall(this.k, this.task, this.k.tr ? `recv(${fd}, ${bufName(buf)}, ${len}, ${flags})` : "", () => SYSC_recvfrom(this.k, fd, len, flags, iter, null, buf), iter);
   }
-  recvfrom(fd: number, len: number, flags = 0, from: RecvfromAddr | null = null): KGen<number> {
+  recvfrom(fd: number, len: number, flags = 0, from: RecvfromAddr | null = null, buf: UserPtr<unknown> = USER_BUF): KGen<number> {
     const iter: IovIter = { count: len, consumed: [] };
-    return syscall(this.k, this.task, this.k.tr ? `recvfrom(${fd}, buf, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})` : "",
-      () => SYSC_recvfrom(this.k, fd, len, flags, iter, from), iter);
+    return syscall(this.k, this.task, this.k.tr ? `recvfrom(${fd}, ${bufName(buf)}, ${len}, ${flags}, ${from ? "&addr, &addrlen" : "NULL, NULL"})` : "",
+      () => SYSC_recvfrom(this.k, fd, len, flags, iter, from, buf), iter);
   }
   bind(fd: number, port: number): KGen<number> {
     const k = this.k;
@@ -235,7 +243,7 @@ class SysCalls implements Sys {
     const k = this.k;
     return syscall(k, this.task, `shutdown(${fd}, ${["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][how] ?? how})`, function* () {
       const r = yield* SYSC_shutdown(k, fd, how);
-      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: a FIN sent over lo is received here
+      yield* bhEnablePoint(k, "release_sock"); // inet_shutdown's release_sock: what its backlog processing raised runs here
       return r;
     });
   }

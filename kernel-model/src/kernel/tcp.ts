@@ -38,7 +38,7 @@ import { sock_poll_wait } from "./poll";
 import { inet_csk_accept } from "./inet_connection_sock";
 import type { File, PollTable } from "./fs";
 import { ehashKey } from "./inet_hashtables";
-import { EAGAIN, ENOTCONN } from "./errno";
+import { EAGAIN, EFAULT, ENOTCONN } from "./errno";
 import { emptyQueue, takeAll } from "./list";
 
 /** struct tcp_sock (include/linux/tcp.h) with inet_connection_sock's accept queue. */
@@ -108,13 +108,25 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   return 0;
 }
 
-/** tcp_close(sk, timeout): unhash and free (the model has no FIN_WAIT/TIME_WAIT life). */
+/** tcp_close(sk, timeout): unhash and free, except a connection over lo whose FIN is still
+ *  unACKed (FIN_WAIT1, LAST_ACK): sock_orphan keeps it hashed ("socket is reprieved until
+ *  protocol close", tcp.c) so the ACKs in flight still reach tcp_ack; tcp_rcv_state_process
+ *  destroys it when its FIN is ACKed. MODEL: no FIN_WAIT2/TIME_WAIT life after that, and close()
+ *  of an ESTABLISHED or CLOSE_WAIT socket sends no FIN (only shutdown() does). */
 export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
   k.tr?.enter("tcp_close", "sk->sk_prot->close(sk, timeout) = tcp_close(sk, timeout)");
   const tp = tcp_sk(sk);
   if (sk.sk_state === TCP_LISTEN) {
     k.hash.listening.delete(sk.inet_num);
     for (const child of takeAll(tp.icsk_accept_queue)) tcp_close(k, child, 0); // inet_csk_listen_stop
+  } else if (tcpOverLo(sk) && (sk.sk_state === TCP_FIN_WAIT1 || sk.sk_state === TCP_LAST_ACK) && tp.snd_una !== tp.write_seq) {
+    sk.sk_shutdown = SHUTDOWN_MASK;
+    sk.sk_flags |= SOCK_DEAD; // sock_orphan: sock_set_flag(sk, SOCK_DEAD); sk_set_socket(sk, NULL)
+    sk.sk_socket = null;
+    k.tr?.leaf("sock_orphan(sk)", `snd_una ${tp.snd_una} < write_seq ${tp.write_seq}: socket is reprieved until protocol close`);
+    k.tr?.exit();
+    void timeout;
+    return;
   } else if (sk.inet_daddr) {
     k.hash.ehash.delete(ehashKey(k.hash, sk.inet_daddr, sk.inet_dport, sk.inet_num));
   }
@@ -125,24 +137,25 @@ export function tcp_close(k: Kernel, sk: Sock, timeout: number): void {
 }
 
 /** tcp_done(sk) (net/ipv4/tcp.c): the connection is over: TCP_CLOSE (unhashed),
- *  sk_shutdown = SHUTDOWN_MASK, and sk_state_change wakes every waiter. */
+ *  sk_shutdown = SHUTDOWN_MASK, and sk_state_change wakes every waiter; an orphan is destroyed. */
 export function tcp_done(k: Kernel, sk: Sock): void {
   k.tr?.enter("tcp_done", "tcp_done(sk)", "tcp_set_state(sk, TCP_CLOSE); sk->sk_shutdown = SHUTDOWN_MASK");
   if (sk.inet_daddr) k.hash.ehash.delete(ehashKey(k.hash, sk.inet_daddr, sk.inet_dport, sk.inet_num)); // sk_prot->unhash
   sk.sk_state = TCP_CLOSE;
   sk.sk_shutdown = SHUTDOWN_MASK;
   if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_state_change(k, sk);
+  else sk_free(k, sk); // inet_csk_destroy_sock: an orphan (tcp_close) dies here
   k.tr?.exit();
 }
 
 /** tcp_shutdown(sk, how): SEND_SHUTDOWN in ESTABLISHED/SYN_RECV/CLOSE_WAIT moves to
  *  FIN_WAIT1 / LAST_ACK (tcp_close_state) and sends a FIN (tcp_send_fin). */
-export function tcp_shutdown(k: Kernel, sk: Sock, how: number): void {
+export function* tcp_shutdown(k: Kernel, sk: Sock, how: number): KGen<void> {
   k.tr?.enter("tcp_shutdown", "sk->sk_prot->shutdown(sk, how) = tcp_shutdown(sk, how)");
   if (how & SEND_SHUTDOWN && (sk.sk_state === TCP_ESTABLISHED || sk.sk_state === TCP_SYN_RECV || sk.sk_state === TCP_CLOSE_WAIT)) {
     const next = sk.sk_state === TCP_CLOSE_WAIT ? TCP_LAST_ACK : TCP_FIN_WAIT1; // new_state[]: | TCP_ACTION_FIN
     sk.sk_state = next; // tcp_close_state -> tcp_set_state
-    if (tcpOverLo(sk)) tcp_send_fin(k, sk);
+    if (tcpOverLo(sk)) yield* tcp_send_fin(k, sk);
     // MODEL: for a remote peer the FIN would leave on eth0; the model does not transmit on the wire
     else k.tr?.leaf("tcp_send_fin(sk)", `${next === TCP_LAST_ACK ? "CLOSE_WAIT -> LAST_ACK" : "-> FIN_WAIT1"}: FIN to the peer (not modelled on the wire)`, "tcp_send_fin");
   }
@@ -200,6 +213,12 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
         const used = Math.min(skb.len - offset, len);
         if (!(flags & MSG_TRUNC)) {
           if (k.tr) skb_copy_datagram_msg(k, `skb, offset, msg, used = ${used}`, peek ? "拷贝到用户空间 (MSG_PEEK: *seq = peek_seq)" : "拷贝到用户空间");
+          if (used > 0 && msg.msg_iter.fault) {
+            // Exception. Bailout! (an unmapped buffer): -EFAULT if nothing was copied yet, else
+            // the bytes copied so far; *seq does not move, the data stays queued
+            if (!copied) copied = -EFAULT;
+            break;
+          }
           yield* burn(used * k.costs.copyPerByte, "sys");
         }
         addSeq(used);

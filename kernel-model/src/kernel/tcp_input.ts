@@ -34,7 +34,7 @@
 import type { Kernel } from "./kernel";
 import {
   sk_forced_mem_schedule, sk_rmem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN,
-  TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_SENT,
+  TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT,
   type SkBuff, type Sock,
 } from "./sock";
 import { charge } from "./sched";
@@ -56,7 +56,8 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
     tcp_data_snd_check(k, sk, tcp_ack(k, sk, skb, "tcp_ack(sk, skb, 0)"));
   } else if (skb.seq === tp.rcv_nxt && !skb.fin && !skb.syn && !skb.rst && tp.out_of_order_queue.length === 0 && skb.len > 0) {
     let eaten = false;
-    if (tp.ucopy.task === k.current && tp.copied_seq === tp.rcv_nxt && skb.len <= tp.ucopy.len && sock_owned_by_user(sk)) {
+    // tcp_copy_to_iovec fails on an unmapped buffer (msg_iter.fault): not eaten, queued instead
+    if (tp.ucopy.task === k.current && tp.copied_seq === tp.rcv_nxt && skb.len <= tp.ucopy.len && sock_owned_by_user(sk) && !tp.ucopy.msg?.msg_iter.fault) {
       // in the reader's context (prequeue / backlog): tcp_copy_to_iovec, straight to user space
       k.tr?.leaf("tcp_copy_to_iovec(sk, skb, tcp_header_len)", "进程上下文: 直接拷贝到用户缓冲区 (ucopy)", "tcp_copy_to_iovec");
       charge(k, skb.len * k.costs.copyPerByte);
@@ -306,6 +307,15 @@ export function tcp_rcv_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
     tcp_rcv_synsent_state_process(k, sk, skb);
   } else {
     const freed = skb.ack_seq !== undefined ? tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)") : 0;
+    const tp = tcp_sk(sk);
+    if (sk.sk_flags & SOCK_DEAD && tp.snd_una === tp.write_seq && (sk.sk_state === TCP_FIN_WAIT1 || sk.sk_state === TCP_LAST_ACK)) {
+      // an orphan (tcp_close) whose FIN is now ACKed: FIN_WAIT1 -> FIN_WAIT2 -> tcp_time_wait,
+      // which ends in tcp_done; LAST_ACK -> tcp_done. MODEL: no timewait sock is left behind.
+      if (sk.sk_state === TCP_FIN_WAIT1) k.tr?.leaf("tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)", "orphan, FIN ACKed (TCP_FIN_WAIT2); the model keeps no timewait sock");
+      tcp_done(k, sk);
+      k.tr?.exit();
+      return;
+    }
     if (sk.sk_state === TCP_CLOSE_WAIT) {
       if (skb.rst) tcp_validate_incoming(k, sk, skb); // a RST after the FIN: EPIPE
       // more data after FIN: ignored

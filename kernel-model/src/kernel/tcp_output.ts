@@ -12,6 +12,8 @@
 //   processing in a reader's context, with bottom halves off (atomicRun): what they queue on
 //   this CPU's backlog runs in the softirq already running, or at the caller's next
 //   bottom-half enable (release_sock, after tcp_prequeue_process: bhEnablePoint).
+// * tcp_send_fin(k, sk) (generator, tcp_shutdown in process context, bottom halves on): the
+//   FIN's NET_RX runs at ip_finish_output2's rcu_read_unlock_bh, inside the call.
 //
 // Model vs kernel (documented simplifications):
 // * TCP_NODELAY semantics (the probe sets it): no Nagle, no autocorking, no TSQ; one skb per
@@ -147,8 +149,10 @@ export function tcp_send_ack(k: Kernel, sk: Sock): void {
   k.tr?.exit();
 }
 
-/** tcp_send_fin(sk): a FIN after the queued data (it takes one sequence number). */
-export function tcp_send_fin(k: Kernel, sk: Sock): void {
+/** tcp_send_fin(sk): a FIN after the queued data (it takes one sequence number). Process
+ *  context (tcp_shutdown) with bottom halves on (lock_sock re-enabled them): the outermost
+ *  rcu_read_unlock_bh of ip_finish_output2 runs the NET_RX the FIN raised, inside this call. */
+export function* tcp_send_fin(k: Kernel, sk: Sock): KGen<void> {
   const tp = tcp_sk(sk);
   k.tr?.enter("tcp_send_fin", "tcp_send_fin(sk)", `seq ${tp.write_seq}`);
   const fin = tcpSkb(k, sk.inet_num, sk.inet_dport, 0, tp.write_seq, { fin: true, ack: true });
@@ -156,7 +160,7 @@ export function tcp_send_fin(k: Kernel, sk: Sock): void {
   if (isEmptyQueue(tp.sk_write_queue)) tp.sk_write_queue = []; // allocated on first use
   tp.sk_write_queue.push(fin); // tcp_queue_skb
   tp.sk_wmem_queued += fin.truesize;
-  atomicRun(k, tcp_write_xmit(k, sk)); // __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_OFF)
+  yield* tcp_write_xmit(k, sk); // __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_OFF)
   k.tr?.exit();
 }
 

@@ -20,6 +20,9 @@ export interface BadUserAddr {
 export const KERNEL_ADDR: BadUserAddr = Object.freeze({ badAddr: "kernel" as const });
 export const UNMAPPED_ADDR: BadUserAddr = Object.freeze({ badAddr: "unmapped" as const });
 
+/** A good user buffer, the default of the syscalls that take one (its contents are not modelled). */
+export const USER_BUF: object = Object.freeze({});
+
 /** A user pointer to a T: the object, NULL, or a bad address. */
 export type UserPtr<T> = T | null | BadUserAddr;
 

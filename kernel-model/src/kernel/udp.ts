@@ -26,6 +26,7 @@ import { udp_sendmsg } from "./udp_send";
 import { inet_dgram_connect, inet_sendmsg, inet_shutdown } from "./af_inet_send";
 import type { SendMsghdr } from "./socket_send";
 import type { SockaddrIn } from "./socket";
+import { EFAULT } from "./errno";
 
 /** udp_lib_close -> sk_common_release: unhash and free. */
 export function udp_lib_close(k: Kernel, sk: Sock, timeout: number): void {
@@ -97,7 +98,8 @@ export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nobl
   k.tr?.enter("udp_recvmsg", "udp_recvmsg(sk, msg, len, noblock, flags, &addr_len)");
   try {
     charge(k, k.costs.recvmsg);
-    const r = yield* __skb_recv_datagram(k, sk, flags | (noblock ? 0x40 : 0));
+    const out = { peeked: false };
+    const r = yield* __skb_recv_datagram(k, sk, flags | (noblock ? 0x40 : 0), out);
     if (typeof r === "number") return r;
     const skb = r;
     const ulen = skb.len;
@@ -105,6 +107,16 @@ export function* udp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nobl
     if (copied > ulen) copied = ulen;
     else if (copied < ulen) msg.msg_flags |= MSG_TRUNC; // the rest of the datagram is lost
     if (k.tr) skb_copy_datagram_msg(k, `skb, sizeof(struct udphdr), msg, copied = ${copied}`, copied < ulen ? "截断: MSG_TRUNC" : "拷贝到用户空间 (after the 8-byte UDP header)");
+    if (copied > 0 && msg.msg_iter.fault) {
+      // the copy faulted (an unmapped buffer): trace_kfree_skb; sk_drops++ unless peeked (4.6.2
+      // counts a faulted MSG_PEEK too, though the datagram stays queued); goto out_free
+      if (!out.peeked) sk.sk_drops++;
+      if (!(flags & MSG_PEEK)) {
+        k.stats.recvCopyFaults++;
+        skb_free_datagram_locked(sk, skb);
+      } // MSG_PEEK: only the peek's reference is dropped, as below
+      return -EFAULT;
+    }
     charge(k, copied * k.costs.copyPerByte);
     if (msg.msg_name) {
       // Copy the address: sin->sin_port = udp_hdr(skb)->source; sin_addr = ip_hdr(skb)->saddr
