@@ -146,13 +146,10 @@ export function rcu_read_lock_bh(k: Kernel): void {
 export function* rcu_read_unlock_bh(k: Kernel): KGen<void> {
   const rq = k.cpu!;
   rq.bh_disable_cnt--;
-  // !in_interrupt(): no bh-disabled section left, not serving a softirq, not in hard IRQ
-  if (rq.bh_disable_cnt === 0 && !rq.in_softirq && rq.irqs.length === 0 && rq.softirq_pending) {
+  if (softirqsDueAtBhEnable(rq)) {
     k.tr?.enter("rcu_read_unlock_bh", "rcu_read_unlock_bh()");
     k.tr?.enter("local_bh_enable", "local_bh_enable()");
-    k.tr?.enter("__local_bh_enable_ip", "__local_bh_enable_ip(_THIS_IP_, SOFTIRQ_DISABLE_OFFSET)", "!in_interrupt() && local_softirq_pending()");
-    yield* do_softirq(k, rq);
-    k.tr?.exit();
+    yield* localBhEnableRun(k, rq, "__local_bh_enable_ip(_THIS_IP_, SOFTIRQ_DISABLE_OFFSET)");
     k.tr?.exit();
     k.tr?.exit();
   } else {
@@ -181,18 +178,29 @@ export function* do_softirq(k: Kernel, rq: Rq): KGen<void> {
  *  lines, so the trace reopens its frame for that last statement. */
 export function* bhEnablePoint(k: Kernel, from: "release_sock" | "tcp_prequeue_process"): KGen<void> {
   const rq = k.cpu;
-  if (!rq || rq.bh_disable_cnt || rq.in_softirq || rq.irqs.length > 0 || !rq.softirq_pending) return;
+  if (!rq || !softirqsDueAtBhEnable(rq)) return;
   if (from === "release_sock") {
     k.tr?.enter("release_sock", "release_sock(sk)", "its spin_unlock_bh: the softirqs raised with BHs off run now");
     k.tr?.enter("", "spin_unlock_bh(&sk->sk_lock.slock)");
-    k.tr?.enter("__local_bh_enable_ip", "__local_bh_enable_ip(_RET_IP_, SOFTIRQ_LOCK_OFFSET)", "!in_interrupt() && local_softirq_pending()");
+    yield* localBhEnableRun(k, rq, "__local_bh_enable_ip(_RET_IP_, SOFTIRQ_LOCK_OFFSET)");
   } else {
     k.tr?.enter("tcp_prequeue_process", "tcp_prequeue_process(sk)", "its local_bh_enable: the softirqs raised with BHs off run now");
     k.tr?.enter("local_bh_enable", "local_bh_enable()");
-    k.tr?.enter("__local_bh_enable_ip", "__local_bh_enable_ip(_THIS_IP_, SOFTIRQ_DISABLE_OFFSET)", "!in_interrupt() && local_softirq_pending()");
+    yield* localBhEnableRun(k, rq, "__local_bh_enable_ip(_THIS_IP_, SOFTIRQ_DISABLE_OFFSET)");
   }
+  k.tr?.exit();
+  k.tr?.exit();
+}
+
+/** __local_bh_enable_ip's test once the count is back to 0: `!in_interrupt() &&
+ *  local_softirq_pending()` (no bh-disabled section left, not serving a softirq, not in hard IRQ). */
+function softirqsDueAtBhEnable(rq: Rq): boolean {
+  return rq.bh_disable_cnt === 0 && !rq.in_softirq && rq.irqs.length === 0 && rq.softirq_pending !== 0;
+}
+
+/** The __local_bh_enable_ip frame that runs do_softirq; `text` is its call as the caller spells it. */
+function* localBhEnableRun(k: Kernel, rq: Rq, text: string): KGen<void> {
+  k.tr?.enter("__local_bh_enable_ip", text, "!in_interrupt() && local_softirq_pending()");
   yield* do_softirq(k, rq);
-  k.tr?.exit();
-  k.tr?.exit();
   k.tr?.exit();
 }
