@@ -139,12 +139,18 @@ export function nicRx(k: Kernel, skb: SkBuff): void {
   if (ring.irqEnabled) raiseRxIrq(k, ring);
 }
 
+/** "cpu0 irq": one string per CPU, not one per interrupt. */
+const IRQ_LABELS: string[] = [];
+function irqLabel(cpu: number): string {
+  return (IRQ_LABELS[cpu] ??= `cpu${cpu} irq`);
+}
+
 /** The queue's MSI-X vector fires on its CPU. */
 function raiseRxIrq(k: Kernel, ring: RxRing): void {
   ring.irqEnabled = false; // masked until napi_complete_done re-arms it
   const rq = k.rqs[ring.irqCpu];
   const frame: IrqFrame = {
-    label: `cpu${rq.cpu} irq`, gen: null, resume: undefined, left: 0, leftMode: "irq", ctxLeft: 0, pending: null, mode: "irq",
+    label: irqLabel(rq.cpu), gen: null, resume: undefined, left: 0, leftMode: "irq", ctxLeft: 0, pending: null, mode: "irq",
   };
   frame.gen = do_IRQ(k, rq, ring);
   cpuInterrupt(k, rq, frame);

@@ -21,7 +21,7 @@ import { Tracer } from "../sim/trace";
 import { SOURCE } from "./lines";
 import { makeCosts, type Costs } from "./costs";
 import {
-  newRq, resched_curr, schedTunables, TASK_RUNNING, type CpuMode, type KGen, type Rq, type SchedTunables, type TaskStruct,
+  newRq, resched_curr, schedTunables, Task, TASK_RUNNING, type CpuMode, type KGen, type Rq, type SchedTunables, type TaskStruct,
 } from "./sched";
 import { exit_files, newFiles, tty_fops, FMODE_READ, FMODE_WRITE, O_RDWR, type File } from "./fs";
 import { makeSys, type Sys } from "./syscalls";
@@ -216,12 +216,7 @@ export class Kernel {
   };
 
   private newTask(comm: string, gen: KGen<unknown> | null, cpu: number, withTty = false): TaskStruct {
-    return {
-      pid: this.nextPid++, comm, label: `task ${comm}`, gen, resume: undefined, left: 0, leftMode: "sys", ctxLeft: 0, pending: null,
-      state: TASK_RUNNING, on_rq: false, cpu, se: { vruntime: 0, sum_exec_runtime: 0, exec_start: 0, prev_sum_exec_runtime: 0 },
-      nvcsw: 0, nivcsw: 0, files: newFiles(withTty ? this.tty : null), caps: { CAP_NET_RAW: false }, pinned: false, sigpending: false, sigPendingSet: 0, blocked: 0, saved_sigmask: null, inKernel: false, kthread: false, exitCode: null,
-      utime: 0, stime: 0, syscalls: 0, wokenAt: -1, sleptAt: -1, blockedNs: 0, rqseq: 0,
-    };
+    return new Task(this.nextPid++, comm, gen, cpu, newFiles(withTty ? this.tty : null));
   }
 
   /** Create a task running `program` and make it runnable (wake_up_new_task) on `cpu`.
@@ -229,8 +224,8 @@ export class Kernel {
   spawn(comm: string, program: Program, opts: { cpu?: number; kthread?: boolean; pinned?: boolean; CAP_NET_RAW?: boolean; thread?: TaskStruct } = {}): TaskStruct {
     const cpu = opts.cpu ?? this.tasks.length % this.rqs.length;
     if (!(cpu >= 0 && cpu < this.rqs.length)) throw new RangeError(`spawn: no cpu ${cpu}`);
-    const p = this.newTask(comm, null, cpu, !opts.kthread);
-    p.label = `task ${comm}[${p.pid}]`;
+    const p = this.newTask(comm, null, cpu, !opts.kthread) as Task;
+    p.spawned = true; // its label names the pid: "task nginx[3]"
     p.kthread = opts.kthread ?? false;
     p.caps.CAP_NET_RAW = opts.CAP_NET_RAW ?? false;
     p.pinned = opts.pinned ?? false;

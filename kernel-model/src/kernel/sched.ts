@@ -149,9 +149,18 @@ export function* payCharges(k: Kernel): KGen<void> {
 /** A preemption point: the syscall-exit path (exit_to_usermode_loop checks need_resched).
  *  Yields only when a reschedule is pending, or when time is owed (paid before user code). */
 export function* preemptPoint(k: Kernel): KGen<void> {
-  const rq = k.cpu;
-  if (rq && (rq.need_resched || (rq.debt > 0 && (runRq !== rq || payInPlace(0, "sys") !== PAID_YES)))) yield PREEMPT_OP;
+  if (preemptDue(k)) yield PREEMPT_OP;
 }
+
+/** preemptPoint's test, for code that is not a generator (the syscall record in syscalls.ts):
+ *  true when it must hand PREEMPT_STEP to cpuRun; the time owed is paid in place when it can be. */
+export function preemptDue(k: Kernel): boolean {
+  const rq = k.cpu;
+  return rq !== null && (rq.need_resched || (rq.debt > 0 && (runRq !== rq || payInPlace(0, "sys") !== PAID_YES)));
+}
+
+/** What a hand-written step function returns for `yield PREEMPT_OP` (read, never changed). */
+export const PREEMPT_STEP: IteratorYieldResult<Op> = Object.freeze({ done: false, value: PREEMPT_OP });
 
 // ---- paying CPU time in place (model) ----
 // cpuRun resumes one context at a time and records which (runK, runRq, runFrame) while the code
@@ -262,7 +271,7 @@ export interface SchedEntity {
 /** Something a CPU can run: a task, or an irq frame pushed on top of one. */
 export interface Runnable {
   /** Tracer context label: "task nginx[3]", "cpu0 hardirq". */
-  label: string;
+  readonly label: string;
   gen: KGen<unknown> | null;
   /** Value handed to gen.next() when it resumes (the result of what it yielded). */
   resume: unknown;
@@ -321,6 +330,44 @@ export interface TaskStruct extends Runnable {
   blockedNs: number;
   /** Tie-break for the CFS tree: FIFO among equal vruntimes. */
   rqseq: number;
+}
+
+/** The task_struct the kernel allocates (copy_process): TaskStruct's fields, in one class so
+ *  that every task has the same shape, and a label built only when asked for (the tracer's
+ *  context, an error message): a string per task would cost ~190 B with tracing off. */
+export class Task implements TaskStruct {
+  state = TASK_RUNNING;
+  on_rq = false;
+  se: SchedEntity = { vruntime: 0, sum_exec_runtime: 0, exec_start: 0, prev_sum_exec_runtime: 0 };
+  nvcsw = 0;
+  nivcsw = 0;
+  caps = { CAP_NET_RAW: false };
+  pinned = false;
+  sigpending = false;
+  sigPendingSet = 0;
+  blocked = 0;
+  saved_sigmask: number | null = null;
+  inKernel = false;
+  kthread = false;
+  exitCode: number | null = null;
+  utime = 0;
+  stime = 0;
+  syscalls = 0;
+  wokenAt = -1;
+  sleptAt = -1;
+  blockedNs = 0;
+  rqseq = 0;
+  resume: unknown = undefined;
+  left = 0;
+  leftMode: CpuMode = "sys";
+  ctxLeft = 0;
+  pending: Op | null = null;
+  /** Model: created by k.spawn (its label names its pid), not an idle task. */
+  spawned = false;
+  constructor(public pid: number, public comm: string, public gen: KGen<unknown> | null, public cpu: number, public files: FilesStruct) {}
+  get label(): string {
+    return this.spawned ? `task ${this.comm}[${this.pid}]` : `task ${this.comm}`;
+  }
 }
 
 /** A hard-IRQ/softirq context on a CPU (the kernel runs it on the interrupted task's stack). */
@@ -421,16 +468,50 @@ export function charge(k: Kernel, ns: number): void {
 
 // ---- sleeping and waking (kernel/sched/core.c) ----
 
-/** schedule(): give up the CPU. Sleeps if current->state != TASK_RUNNING. */
-export function* schedule(k: Kernel): KGen<void> {
-  k.tr?.enter("schedule", "schedule()");
-  k.tr?.enter("__schedule", "__schedule(false)");
-  const t0 = k.now;
-  yield SCHED_OP; // the task stops here and resumes here when scheduled again
-  if (k.tr && k.now > t0) k.tr.leaf(`... back on cpu${k.cpu?.cpu ?? 0} after ${((k.now - t0) / 1000).toFixed(3)}us`, "被唤醒后重新获得 CPU");
-  k.tr?.exit();
-  k.tr?.exit();
+/** schedule(): give up the CPU. Sleeps if current->state != TASK_RUNNING.
+ *  Written as a two-step record instead of a generator (a task asleep keeps one small object
+ *  here, not a generator frame): step 0 enters schedule -> __schedule and hands OP_SCHED to
+ *  cpuRun (which runs __schedule); step 1 runs when the task is back on a CPU. */
+export function schedule(k: Kernel): KGen<void> {
+  return new ScheduleCall(k) as unknown as KGen<void>;
 }
+
+class ScheduleCall {
+  private step = 0;
+  private t0 = 0;
+  constructor(private readonly k: Kernel) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(): IteratorResult<Op, void> {
+    const k = this.k;
+    if (this.step === 0) {
+      this.step = 1;
+      k.tr?.enter("schedule", "schedule()");
+      k.tr?.enter("__schedule", "__schedule(false)");
+      this.t0 = k.now;
+      return SCHED_STEP; // the task stops here and resumes here when scheduled again
+    }
+    if (this.step === 1) {
+      this.step = 2;
+      if (k.tr && k.now > this.t0) k.tr.leaf(`... back on cpu${k.cpu?.cpu ?? 0} after ${((k.now - this.t0) / 1000).toFixed(3)}us`, "被唤醒后重新获得 CPU");
+      k.tr?.exit();
+      k.tr?.exit();
+    }
+    return DONE_STEP;
+  }
+  return(): IteratorResult<Op, void> {
+    this.step = 2;
+    return DONE_STEP;
+  }
+  throw(e: unknown): never {
+    throw e;
+  }
+}
+
+/** The results a step record hands back (read by yield*, never changed). */
+const SCHED_STEP: IteratorYieldResult<Op> = Object.freeze({ done: false, value: SCHED_OP });
+const DONE_STEP: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
 
 /** set_current_state(state) (include/linux/sched.h). */
 export function set_current_state(k: Kernel, state: number): void {

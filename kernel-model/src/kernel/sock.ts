@@ -497,12 +497,11 @@ export const SK_WAIT_WINDOW = 100;
 export function* sk_wait_data(k: Kernel, sk: Sock, timeo: { v: number }, last: SkBuff | undefined): KGen<number> {
   k.tr?.enter("sk_wait_data", "sk_wait_data(sk, &timeo, last)", "没有收到足够数据，阻塞当前进程");
   const wait = DEFINE_WAIT(k); // private = current, func = autoremove_wake_function
-  const cond = () => sk.sk_receive_queue[sk.sk_receive_queue.length - 1] !== last;
   let rc: boolean;
   if (k.bugs.lostWakeup) {
     // WRONG ORDER (teaching switch): test, then queue. A wakeup in between finds nobody.
     release_sock(k, sk);
-    rc = cond();
+    rc = skb_peek_tail(sk) !== last;
     yield* burn(SK_WAIT_WINDOW, "sys");
     prepare_to_wait(k, sk_sleep(sk), wait, TASK_INTERRUPTIBLE);
     if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);
@@ -515,20 +514,27 @@ export function* sk_wait_data(k: Kernel, sk: Sock, timeo: { v: number }, last: S
     release_sock(k, sk); // runs the backlog: may call sk_data_ready and wake *this* task
     yield* bhEnablePoint(k, "release_sock"); // release_sock's spin_unlock_bh: softirqs its backlog raised (lo)
     yield* burn(SK_WAIT_WINDOW, "sys");
-    rc = cond();
+    rc = skb_peek_tail(sk) !== last;
     if (!rc) timeo.v = yield* schedule_timeout(k, timeo.v);
     yield* lock_sock(k, sk); // sock.h:906, inside the macro
-    rc = cond();
+    rc = skb_peek_tail(sk) !== last;
     k.tr?.exit();
   }
   if (k.bugs.lostWakeup) {
     yield* lock_sock(k, sk);
-    rc = cond();
+    rc = skb_peek_tail(sk) !== last;
   }
   sk_wq_clear_bit(sk, SOCKWQ_ASYNC_WAITDATA);
   finish_wait(k, sk_sleep(sk), wait);
   k.tr?.exit();
   return rc ? 1 : 0;
+}
+
+/** skb_peek_tail(&sk->sk_receive_queue): sk_wait_data's condition compares it with `last`
+ *  (a function, not a closure, so that nothing extra stays alive while the reader sleeps). */
+function skb_peek_tail(sk: Sock): SkBuff | undefined {
+  const q = sk.sk_receive_queue;
+  return q[q.length - 1];
 }
 
 function sk_wq_set_bit(sk: Sock, bit: number): void {

@@ -14,7 +14,8 @@
 // interrupted blocking call returns -EINTR instead of restarting.
 
 import type { Kernel } from "./kernel";
-import { burn, charge, preemptPoint, type KGen, type TaskStruct } from "./sched";
+import { burn, charge, preemptDue, PREEMPT_STEP, type KGen, type Op, type TaskStruct } from "./sched";
+import type { TraceNode } from "../sim/trace";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_write, SYSC_fcntl, type IovIter } from "./fs";
 import { SYSC_connect, SYSC_send, SYSC_sendto, SYSC_shutdown, type SendMeta } from "./socket_send";
 import type { SkBuff } from "./sock";
@@ -102,23 +103,74 @@ const FAMILY: Record<number, string> = { [AF_INET]: "AF_INET" };
 const TYPE: Record<number, string> = { [SOCK_STREAM]: "SOCK_STREAM", [SOCK_DGRAM]: "SOCK_DGRAM", [SOCK_RAW]: "SOCK_RAW" };
 
 /** One system call: entry, body, signal handling, exit, preemption point. */
-export function* syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGen<number>, iter?: IovIter): KGen<number> {
-  p.syscalls++;
-  p.inKernel = true;
-  const half = k.costs.syscall / 2;
-  const root = k.tr?.enter("", text);
-  charge(k, half); // entry_SYSCALL_64: paid with the body's first burn or sleep
-  let ret = yield* body();
-  // a (no-op) handler without SA_RESTART runs: every restart code becomes EINTR (handle_signal)
-  if (ret === -ERESTARTSYS || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK) ret = -EINTR;
-  do_signal(p); // exit_to_usermode_loop: the (no-op) handlers run; a saved mask comes back
-  if (root) root.text += ` = ${errnoName(ret)}`;
-  charge(k, half); // syscall_return_slowpath
-  if (iter && iter.consumed.length > 0) deliver(k, p, iter);
-  k.tr?.exit();
-  p.inKernel = false;
-  yield* preemptPoint(k); // exit_to_usermode_loop: need_resched -> schedule(); the time owed is paid
-  return ret;
+export function syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGen<number>, iter?: IovIter): KGen<number> {
+  return new SyscallCall(k, p, text, body, iter) as unknown as KGen<number>;
+}
+
+/** A system call in progress, as the record its task's program drives with `yield*` (the
+ *  iterator protocol), not a generator: a call that does not sleep costs plain function calls,
+ *  and one asleep keeps this object (no generator frame and registers) beside its body's.
+ *  Steps: 0 entry, then the body (every value it yields passes through unchanged), 1 the exit
+ *  path, 2 done. The same code runs with tracing on and off. */
+class SyscallCall {
+  private step = 0;
+  private gen: KGen<number> | null = null;
+  private ret = 0;
+  private half = 0;
+  private root: TraceNode | undefined = undefined;
+  constructor(private readonly k: Kernel, private readonly p: TaskStruct, private readonly text: string,
+    private readonly body: () => KGen<number>, private readonly iter: IovIter | undefined) {}
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(v?: unknown): IteratorResult<Op, number> {
+    const k = this.k, p = this.p;
+    if (this.step === 0) {
+      p.syscalls++;
+      p.inKernel = true;
+      this.half = k.costs.syscall / 2;
+      this.root = k.tr?.enter("", this.text);
+      charge(k, this.half); // entry_SYSCALL_64: paid with the body's first burn or sleep
+      this.gen = this.body();
+      this.step = 1;
+      v = undefined;
+    }
+    if (this.step === 1) {
+      const r = this.gen!.next(v);
+      if (!r.done) return r; // the body burns or sleeps: handed to cpuRun as it is
+      this.gen = null;
+      this.step = 2;
+      let ret = r.value;
+      // a (no-op) handler without SA_RESTART runs: every restart code becomes EINTR (handle_signal)
+      if (ret === -ERESTARTSYS || ret === -ERESTARTNOHAND || ret === -ERESTART_RESTARTBLOCK) ret = -EINTR;
+      do_signal(p); // exit_to_usermode_loop: the (no-op) handlers run; a saved mask comes back
+      if (this.root) this.root.text += ` = ${errnoName(ret)}`;
+      charge(k, this.half); // syscall_return_slowpath
+      const iter = this.iter;
+      if (iter && iter.consumed.length > 0) deliver(k, p, iter);
+      k.tr?.exit();
+      p.inKernel = false;
+      this.ret = ret;
+      // exit_to_usermode_loop: need_resched -> schedule(); the time owed is paid
+      if (preemptDue(k)) return PREEMPT_STEP;
+    }
+    return { done: true, value: this.ret };
+  }
+
+  /** gen.return(): the program abandoned the call (as a generator's return would, the body too). */
+  return(value: number): IteratorResult<Op, number> {
+    this.gen?.return(value);
+    this.gen = null;
+    this.step = 2;
+    this.ret = value;
+    return { done: true, value };
+  }
+
+  throw(e: unknown): never {
+    throw e;
+  }
 }
 
 /** The data of a read reached user space: end-to-end latency per skb (NIC arrival -> the

@@ -189,19 +189,16 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
   const me = k.current;
   // seq = &tp->copied_seq, or with MSG_PEEK &peek_seq: a peek reads without consuming
   const peek = (flags & MSG_PEEK) !== 0;
+  // (*seq and *seq += n are written out where they occur: closures would stay alive, with
+  // their context, for as long as the reader sleeps)
   let peek_seq = tp.copied_seq;
-  const getSeq = () => (peek ? peek_seq : tp.copied_seq);
-  const addSeq = (n: number) => {
-    if (peek) peek_seq += n;
-    else tp.copied_seq += n;
-  };
   do {
     const last = sk.sk_receive_queue[sk.sk_receive_queue.length - 1];
     // skb_queue_walk(&sk->sk_receive_queue, skb): the first skb that holds *seq (or a FIN)
     let skb: SkBuff | undefined;
     let offset = 0;
     for (const s of sk.sk_receive_queue) {
-      offset = getSeq() - s.seq;
+      offset = (peek ? peek_seq : tp.copied_seq) - s.seq; // *seq - TCP_SKB_CB(skb)->seq
       if (offset < s.len || s.fin) {
         skb = s;
         break;
@@ -221,12 +218,14 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
           }
           yield* burn(used * k.costs.copyPerByte, "sys");
         }
-        addSeq(used);
+        if (peek) peek_seq += used; // *seq += used
+        else tp.copied_seq += used;
         copied += used;
         len -= used;
         if (offset + used < skb.len) continue;
         if (skb.fin) {
-          addSeq(1); // found_fin_ok
+          if (peek) peek_seq++; // found_fin_ok: ++*seq
+          else tp.copied_seq++;
           if (!peek) eat(sk, skb, msg);
           break;
         }
@@ -234,7 +233,8 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
         continue;
       }
       if (skb.fin) {
-        addSeq(1); // found_fin_ok
+        if (peek) peek_seq++; // found_fin_ok: ++*seq
+        else tp.copied_seq++;
         if (!peek) eat(sk, skb, msg);
         break;
       }

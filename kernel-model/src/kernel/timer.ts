@@ -9,7 +9,8 @@
 // Model vs kernel: ns instead of jiffies; the timer interrupt costs no CPU time.
 
 import type { Kernel } from "./kernel";
-import { schedule, wake_up_process, MAX_SCHEDULE_TIMEOUT, type KGen, type TaskStruct } from "./sched";
+import { schedule, wake_up_process, MAX_SCHEDULE_TIMEOUT, type KGen, type Op, type TaskStruct } from "./sched";
+import type { SimEvent } from "../sim/engine";
 
 /** process_timeout: the timer callback: wake the sleeper. */
 function process_timeout(a: { k: Kernel; p: TaskStruct }): void {
@@ -19,22 +20,62 @@ function process_timeout(a: { k: Kernel; p: TaskStruct }): void {
   a.k.tr?.exit();
 }
 
-export function* schedule_timeout(k: Kernel, timeout: number): KGen<number> {
-  if (timeout === MAX_SCHEDULE_TIMEOUT) {
-    k.tr?.enter("schedule_timeout", "schedule_timeout(MAX_SCHEDULE_TIMEOUT)", "no timer: schedule()", "schedule_timeout(");
-    yield* schedule(k);
-    k.tr?.exit();
-    return MAX_SCHEDULE_TIMEOUT;
+/** schedule_timeout(timeout): sleep until woken or until `timeout` passes; the time left.
+ *  A record, not a generator (see schedule() in sched.ts): step 0 arms the timer and enters
+ *  schedule(), step 1 runs when the task is back on a CPU (schedule() finishes, the timer is
+ *  deleted). */
+export function schedule_timeout(k: Kernel, timeout: number): KGen<number> {
+  return new ScheduleTimeout(k, timeout) as unknown as KGen<number>;
+}
+
+class ScheduleTimeout {
+  private step = 0;
+  private sched: KGen<void> | null = null;
+  private timer: SimEvent | null = null;
+  private expire = 0;
+  constructor(private readonly k: Kernel, private readonly timeout: number) {}
+  [Symbol.iterator](): this {
+    return this;
   }
-  if (timeout <= 0) {
-    k.current.state = 0; // __set_current_state(TASK_RUNNING)
-    return 0;
+  next(v?: unknown): IteratorResult<Op, number> {
+    const k = this.k, timeout = this.timeout;
+    if (this.step === 0) {
+      if (timeout === MAX_SCHEDULE_TIMEOUT) {
+        k.tr?.enter("schedule_timeout", "schedule_timeout(MAX_SCHEDULE_TIMEOUT)", "no timer: schedule()", "schedule_timeout(");
+      } else if (timeout <= 0) {
+        k.current.state = 0; // __set_current_state(TASK_RUNNING)
+        this.step = 2;
+        return { done: true, value: 0 };
+      } else {
+        k.tr?.enter("schedule_timeout", `schedule_timeout(${timeout})`, undefined, "schedule_timeout(");
+        this.expire = k.now + timeout;
+        this.timer = k.engine.at(this.expire, process_timeout, { k, p: k.current }); // __mod_timer
+      }
+      this.sched = schedule(k);
+      this.step = 1;
+      v = undefined;
+    }
+    if (this.step === 1) {
+      const r = this.sched!.next(v);
+      if (!r.done) return r;
+      this.sched = null;
+      this.step = 2;
+      if (timeout === MAX_SCHEDULE_TIMEOUT) {
+        k.tr?.exit();
+        return { done: true, value: MAX_SCHEDULE_TIMEOUT };
+      }
+      k.engine.cancel(this.timer); // del_singleshot_timer_sync
+      this.timer = null;
+      k.tr?.exit();
+      return { done: true, value: Math.max(0, this.expire - k.now) };
+    }
+    throw new Error("schedule_timeout: resumed after it returned");
   }
-  k.tr?.enter("schedule_timeout", `schedule_timeout(${timeout})`, undefined, "schedule_timeout(");
-  const expire = k.now + timeout;
-  const timer = k.engine.at(expire, process_timeout, { k, p: k.current }); // __mod_timer
-  yield* schedule(k);
-  k.engine.cancel(timer); // del_singleshot_timer_sync
-  k.tr?.exit();
-  return Math.max(0, expire - k.now);
+  return(value: number): IteratorResult<Op, number> {
+    this.step = 2;
+    return { done: true, value };
+  }
+  throw(e: unknown): never {
+    throw e;
+  }
 }
