@@ -140,6 +140,12 @@ const PAID = {
   },
 } as unknown as KGen<void>;
 
+/** A code path that may sleep but returned at once (lock_sock on a free lock, a bottom-half
+ *  enable with no softirq pending): its caller's `yield*` finishes without a generator. */
+export function returned(): KGen<void> {
+  return PAID;
+}
+
 /** Pay, now and in the current context's mode, the CPU time that plain functions charged
  *  (charge()): e.g. before __do_softirq hands the frame back to hard-IRQ accounting. */
 export function* payCharges(k: Kernel): KGen<void> {

@@ -25,7 +25,7 @@ import type { Socket, SocketWq } from "./socket";
 import type { WaitQueueHead } from "./wait";
 import { wake_up_interruptible_all, wake_up_interruptible_poll, wake_up_interruptible_sync_poll, wq_has_sleeper } from "./wait";
 import {
-  TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, TASK_NORMAL, MAX_SCHEDULE_TIMEOUT, burn, schedule, type KGen,
+  TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, TASK_NORMAL, MAX_SCHEDULE_TIMEOUT, burn, returned, schedule, type KGen,
 } from "./sched";
 import { DEFINE_WAIT, finish_wait, prepare_to_wait, prepare_to_wait_exclusive, init_waitqueue_head, waitqueue_active, __wake_up } from "./wait";
 import { schedule_timeout } from "./timer";
@@ -355,14 +355,19 @@ export function sock_owned_by_user(sk: Sock): boolean {
 /** lock_sock(sk) -> lock_sock_nested(sk, 0): the process owns the socket; softirq now diverts
  *  segments to sk_backlog. Sleeps in __lock_sock while another process owns it.
  *  Linux: include/net/sock.h, net/core/sock.c. Process context only (might_sleep). */
-export function* lock_sock(k: Kernel, sk: Sock): KGen<void> {
-  if (sk.sk_lock.owned) {
-    k.tr?.enter("lock_sock_nested", "lock_sock(sk) = lock_sock_nested(sk, 0)", "sk_lock.owned: another process holds the socket");
-    yield* __lock_sock(k, sk);
-    k.tr?.exit();
-  } else {
-    k.tr?.leaf("lock_sock(sk)", "sk_lock.owned = 1: softirq now queues to sk_backlog", "lock_sock");
-  }
+export function lock_sock(k: Kernel, sk: Sock): KGen<void> {
+  if (sk.sk_lock.owned) return lock_sock_nested(k, sk);
+  // the lock is free (the usual case): taken at once, no generator
+  k.tr?.leaf("lock_sock(sk)", "sk_lock.owned = 1: softirq now queues to sk_backlog", "lock_sock");
+  sk.sk_lock.owned = 1;
+  return returned();
+}
+
+/** lock_sock_nested's sleeping branch: another process owns the socket. */
+function* lock_sock_nested(k: Kernel, sk: Sock): KGen<void> {
+  k.tr?.enter("lock_sock_nested", "lock_sock(sk) = lock_sock_nested(sk, 0)", "sk_lock.owned: another process holds the socket");
+  yield* __lock_sock(k, sk);
+  k.tr?.exit();
   sk.sk_lock.owned = 1;
 }
 

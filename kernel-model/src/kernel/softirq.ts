@@ -25,7 +25,7 @@
 import type { Kernel } from "./kernel";
 import { JIFFY_NS } from "./dev";
 import {
-  burn, payCharges, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preemptPoint, type KGen, type Rq, type TaskStruct,
+  burn, payCharges, returned, schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, preemptPoint, type KGen, type Rq, type TaskStruct,
 } from "./sched";
 
 /** enum { HI_SOFTIRQ=0, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, ... } (include/linux/interrupt.h). */
@@ -176,9 +176,13 @@ export function* do_softirq(k: Kernel, rq: Rq): KGen<void> {
  *  local_bh_enable() (tcp.c:1441). What that processing raised (segments it sent over lo sit
  *  on this CPU's backlog) runs here. The model reaches this point after the function's own
  *  lines, so the trace reopens its frame for that last statement. */
-export function* bhEnablePoint(k: Kernel, from: "release_sock" | "tcp_prequeue_process"): KGen<void> {
+export function bhEnablePoint(k: Kernel, from: "release_sock" | "tcp_prequeue_process"): KGen<void> {
   const rq = k.cpu;
-  if (!rq || !softirqsDueAtBhEnable(rq)) return;
+  if (!rq || !softirqsDueAtBhEnable(rq)) return returned(); // nothing pending: no generator
+  return bhEnableRun(k, rq, from);
+}
+
+function* bhEnableRun(k: Kernel, rq: Rq, from: "release_sock" | "tcp_prequeue_process"): KGen<void> {
   if (from === "release_sock") {
     k.tr?.enter("release_sock", "release_sock(sk)", "its spin_unlock_bh: the softirqs raised with BHs off run now");
     k.tr?.enter("", "spin_unlock_bh(&sk->sk_lock.slock)");

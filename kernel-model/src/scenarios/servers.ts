@@ -112,8 +112,8 @@ export interface ServerRun {
 }
 
 /** The server's user-mode work for the n bytes a read returned (`work` ns per message). */
-export function* consume(sys: Sys, n: number, msgSize: number, work: number): KGen<void> {
-  if (work > 0) yield* sys.compute(work * Math.max(1, Math.round(n / msgSize)));
+export function consume(sys: Sys, n: number, msgSize: number, work: number): KGen<void> {
+  return sys.compute(work > 0 ? work * Math.max(1, Math.round(n / msgSize)) : 0);
 }
 
 const BASE_PORT = 10_000;
