@@ -10,7 +10,7 @@
 // the 4-tuple): remote addresses are numbered as first seen, and (address number, remote port,
 // local port) packed in one number below 2^53, so a lookup builds no string.
 
-import type { Sock } from "./sock";
+import type { SkBuff, Sock } from "./sock";
 
 /** struct request_sock (include/net/request_sock.h): a half-open connection (SYN received). */
 export interface RequestSock {
@@ -32,13 +32,26 @@ export interface InetHashtables {
   udp: Map<number, Sock>;
 }
 
+/** 127.0.0.1's number: the first (the model's own TCP over lo). */
+export const LO_ADDR_NO = 0;
+
 export function newHashtables(): InetHashtables {
-  return { ehash: new Map(), addrs: new Map(), listening: new Map(), udp: new Map() };
+  return { ehash: new Map(), addrs: new Map([["127.0.0.1", LO_ADDR_NO]]), listening: new Map(), udp: new Map() };
+}
+
+/** A remote address's number in ehash keys (numbered as first seen). */
+export function ehashAddr(h: InetHashtables, saddr: string): number {
+  let a = h.addrs.get(saddr);
+  if (a === undefined) h.addrs.set(saddr, (a = h.addrs.size));
+  return a;
 }
 
 /** The ehash key of a flow (remote address:port -> local port), for inet_ehashfn. */
 export function ehashKey(h: InetHashtables, saddr: string, sport: number, dport: number): number {
-  let a = h.addrs.get(saddr);
-  if (a === undefined) h.addrs.set(saddr, (a = h.addrs.size));
-  return a * 4294967296 + sport * 65536 + dport;
+  return ehashAddr(h, saddr) * 4294967296 + sport * 65536 + dport;
+}
+
+/** The same key from a segment: its address is already numbered (skb.saddrNo). */
+export function skbEhashKey(skb: SkBuff): number {
+  return skb.saddrNo * 4294967296 + skb.sport * 65536 + skb.dport;
 }

@@ -32,7 +32,7 @@ import { wake_up_interruptible_sync_poll } from "./wait";
 import { POLLIN, POLLRDNORM, POLLRDBAND } from "./sock";
 import { tcp_rcv_established, tcp_rcv_state_process } from "./tcp_input";
 import { tcp_sk, tcp_prot, type TcpSock } from "./tcp";
-import { ehashKey, type RequestSock } from "./inet_hashtables";
+import { skbEhashKey, type RequestSock } from "./inet_hashtables";
 import { IPPROTO_TCP } from "./socket";
 import { isEmptyQueue, takeAll } from "./list";
 
@@ -44,7 +44,7 @@ function isRequestSock(x: Sock | RequestSock): x is RequestSock {
 export function tcp_v4_rcv(k: Kernel, skb: SkBuff): number {
   k.tr?.enter("tcp_v4_rcv", "tcp_v4_rcv(skb)");
   try {
-    const key = ehashKey(k.hash, skb.saddr, skb.sport, skb.dport);
+    const key = skbEhashKey(skb);
     const found = k.hash.ehash.get(key) ?? k.hash.listening.get(skb.dport); // __inet_lookup_skb
     if (!found) {
       k.tr?.leaf("no socket: tcp_v4_send_reset(NULL, skb)", "RST", "tcp_v4_send_reset");
@@ -121,7 +121,7 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
     k.stats.listenOverflows++;
   } else {
     const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.synPeer ?? null };
-    k.hash.ehash.set(ehashKey(k.hash, skb.saddr, skb.sport, skb.dport), req); // inet_csk_reqsk_queue_hash_add
+    k.hash.ehash.set(skbEhashKey(skb), req); // inet_csk_reqsk_queue_hash_add
     k.tr?.enter("tcp_conn_request", "tcp_conn_request(&tcp_request_sock_ops, &tcp_request_sock_ipv4_ops, sk, skb)");
     k.tr?.leaf("req = inet_reqsk_alloc(rsk_ops, sk, !want_cookie)", "半连接: request_sock (TCP_NEW_SYN_RECV)");
     k.tr?.leaf("inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)");

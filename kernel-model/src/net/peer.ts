@@ -17,6 +17,7 @@ import type { Kernel } from "../kernel/kernel";
 import { nicRx } from "../kernel/dev";
 import { skbTruesize, type SkBuff } from "../kernel/sock";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../kernel/socket";
+import { ehashAddr } from "../kernel/inet_hashtables";
 
 /** Ethernet MTU 1500 minus IP and TCP headers with timestamps: the usual MSS on the wire. */
 export const TCP_MSS = 1448;
@@ -43,9 +44,9 @@ function fnvDecimal(h: number, n: number): number {
   return h;
 }
 
-function newSkb(proto: number, saddr: string, sport: number, dport: number, len: number, msgId: number, hash = flowHash(saddr, sport, dport)): SkBuff {
+function newSkb(proto: number, saddr: string, saddrNo: number, sport: number, dport: number, len: number, msgId: number, hash = flowHash(saddr, sport, dport)): SkBuff {
   return {
-    len, truesize: skbTruesize(len), protocol: proto, saddr, sport, dport, hash,
+    len, truesize: skbTruesize(len), protocol: proto, saddr, saddrNo, sport, dport, hash,
     seq: 0, end_seq: 0, syn: false, ack: true, fin: false, rst: false, tstamp: 0, msgId, used: 0,
   };
 }
@@ -66,6 +67,8 @@ export class TcpPeer {
   readonly rtt: number;
   /** The flow's RSS hash, the same for every frame of the connection. */
   readonly hash: number;
+  /** Model: this host's address as numbered in the server's ehash keys (SkBuff.saddrNo). */
+  readonly saddrNo: number;
   /** Time the peer's handshake ACK reaches us (Infinity until the SYN-ACK left). */
   establishedAt = Infinity;
   /** Next sequence number to send; data starts at 1 (ISN 0). */
@@ -84,11 +87,12 @@ export class TcpPeer {
     this.dport = o.dport;
     this.rtt = o.rtt ?? 100_000;
     this.hash = flowHash(this.saddr, this.sport, this.dport);
+    this.saddrNo = ehashAddr(k.hash, this.saddr);
   }
 
   /** Send the SYN, reaching the NIC at `at`. */
   connect(at: number): this {
-    const syn = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1, this.hash);
+    const syn = newSkb(IPPROTO_TCP, this.saddr, this.saddrNo, this.sport, this.dport, 0, -1, this.hash);
     syn.syn = true;
     syn.ack = false;
     syn.seq = 0;
@@ -100,7 +104,7 @@ export class TcpPeer {
 
   private onSynAck(t: number): void {
     this.establishedAt = t + this.rtt;
-    const ack = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1, this.hash);
+    const ack = newSkb(IPPROTO_TCP, this.saddr, this.saddrNo, this.sport, this.dport, 0, -1, this.hash);
     ack.seq = ack.end_seq = 1;
     this.transmit(ack, this.establishedAt);
     for (const h of this.held.splice(0)) this.transmit(h.skb, Math.max(h.at, this.establishedAt));
@@ -125,7 +129,7 @@ export class TcpPeer {
     this.bytesSent += bytes;
     while (bytes > 0) {
       const len = Math.min(bytes, TCP_MSS);
-      const skb = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, len, msgId, this.hash);
+      const skb = newSkb(IPPROTO_TCP, this.saddr, this.saddrNo, this.sport, this.dport, len, msgId, this.hash);
       skb.seq = this.snd_nxt;
       skb.end_seq = this.snd_nxt + len;
       this.snd_nxt += len;
@@ -140,7 +144,7 @@ export class TcpPeer {
   /** Reset the connection: a RST at the next sequence number, reaching the NIC at `at`
    *  (the model's socket runs tcp_reset: ECONNRESET, or EPIPE after our FIN). */
   reset(at: number): this {
-    const rst = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1);
+    const rst = newSkb(IPPROTO_TCP, this.saddr, this.saddrNo, this.sport, this.dport, 0, -1);
     rst.rst = true;
     rst.ack = false;
     rst.seq = rst.end_seq = this.snd_nxt;
@@ -157,7 +161,7 @@ export class TcpPeer {
 
   /** Close the connection: a FIN reaching the NIC at `at`. */
   close(at: number): this {
-    const fin = newSkb(IPPROTO_TCP, this.saddr, this.sport, this.dport, 0, -1, this.hash);
+    const fin = newSkb(IPPROTO_TCP, this.saddr, this.saddrNo, this.sport, this.dport, 0, -1, this.hash);
     fin.fin = true;
     fin.seq = this.snd_nxt;
     fin.end_seq = this.snd_nxt + 1;
@@ -184,7 +188,8 @@ export interface UdpSendOptions {
 
 /** One datagram reaching the NIC at `at`. Returns the skb (dropped ones are counted by the model). */
 export function udpSend(k: Kernel, o: UdpSendOptions): SkBuff {
-  const skb = newSkb(IPPROTO_UDP, o.saddr ?? "10.0.1.2", o.sport ?? 5353, o.dport, o.bytes, o.msgId ?? -1);
+  const saddr = o.saddr ?? "10.0.1.2";
+  const skb = newSkb(IPPROTO_UDP, saddr, ehashAddr(k.hash, saddr), o.sport ?? 5353, o.dport, o.bytes, o.msgId ?? -1);
   k.engine.at(o.at, udpArrive, { k, skb });
   return skb;
 }
