@@ -170,10 +170,17 @@ export function autoremove_wake_function(k: Kernel, wait: WaitQueueEntry, mode: 
  *  that returned non-zero count toward nr_exclusive. */
 export function __wake_up_common(k: Kernel, q: WaitQueueHead, mode: number, nr_exclusive: number, wake_flags: number, key: number | null): void {
   k.tr?.enter("__wake_up_common", `__wake_up_common(${q.name}, mode, nr_exclusive=${nr_exclusive}, wake_flags=${wake_flags}, key=${key === null ? "NULL" : `0x${key.toString(16)}`})`);
-  const list = q.task_list.slice(); // list_for_each_entry_safe
-  for (const curr of list) {
-    const ret = curr.func(k, curr, mode, wake_flags, key);
-    if (ret && curr.flags & WQ_FLAG_EXCLUSIVE && !--nr_exclusive) break;
+  const tl = q.task_list;
+  if (tl.length === 1) {
+    // one entry (the usual case): nothing to walk past, so no copy to make
+    const curr = tl[0];
+    curr.func(k, curr, mode, wake_flags, key);
+  } else if (tl.length > 1) {
+    const list = tl.slice(); // list_for_each_entry_safe: an entry may unlink itself
+    for (const curr of list) {
+      const ret = curr.func(k, curr, mode, wake_flags, key);
+      if (ret && curr.flags & WQ_FLAG_EXCLUSIVE && !--nr_exclusive) break;
+    }
   }
   k.tr?.exit();
 }
