@@ -5,7 +5,7 @@
 // Interface:
 // * select_estimate_accuracy(k, end): the slack a poll/select/epoll timeout may be late by:
 //   0.1% of the time left, at most 100 ms, at least current->timer_slack_ns (50 µs).
-// * schedule_hrtimeout_range(k, expires | null, delta) (generator): the caller has set its
+// * schedule_hrtimeout_range(k, expires | null, delta) (a step record): the caller has set its
 //   state; sleep until woken or until the timer fires. null sleeps forever (plain schedule()).
 //   Returns 0 when the timer fired, -EINTR when something else woke the task, as 4.6 does.
 //
@@ -14,7 +14,8 @@
 // Timer interrupts cost no CPU time. No RT tasks (their slack would be 0), all tasks nice 0.
 
 import type { Kernel } from "./kernel";
-import { schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, type KGen, type TaskStruct } from "./sched";
+import { schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, type KGen, type Op, type TaskStruct } from "./sched";
+import type { SimEvent } from "../sim/engine";
 import { EINTR } from "./errno";
 
 /** include/linux/sched.h: the default current->timer_slack_ns. */
@@ -47,26 +48,63 @@ function hrtimer_wakeup(t: HrtimerSleeper): void {
   k.tr?.exit();
 }
 
-/** schedule_hrtimeout_range(expires, delta, HRTIMER_MODE_ABS). */
-export function* schedule_hrtimeout_range(k: Kernel, expires: number | null, delta: number): KGen<number> {
-  k.tr?.enter("schedule_hrtimeout_range", `schedule_hrtimeout_range(${expires === null ? "NULL" : "&expires"}, ${delta}, HRTIMER_MODE_ABS)`,
-    expires === null ? "让出 CPU, 主动进入睡眠状态 (no timeout)" : "让出 CPU, 主动进入睡眠状态 (hrtimer armed)");
-  // schedule_hrtimeout_range -> schedule_hrtimeout_range_clock(expires, delta, mode, CLOCK_MONOTONIC)
-  k.tr?.enter("schedule_hrtimeout_range_clock", "schedule_hrtimeout_range_clock(expires, delta, mode, CLOCK_MONOTONIC)");
-  try {
-    if (expires === null) {
-      yield* schedule(k);
-      return -EINTR;
+/** schedule_hrtimeout_range(expires, delta, HRTIMER_MODE_ABS) -> schedule_hrtimeout_range_clock.
+ *  A record, not a generator (as schedule_timeout in timer.ts): step 0 arms the timer and
+ *  enters schedule(), step 1 runs when the task is back on a CPU. */
+export function schedule_hrtimeout_range(k: Kernel, expires: number | null, delta: number): KGen<number> {
+  return new ScheduleHrtimeout(k, expires, delta) as unknown as KGen<number>;
+}
+
+class ScheduleHrtimeout {
+  private step = 0;
+  private sched: KGen<void> | null = null;
+  /** hrtimer_init_sleeper(&t, current): the task to wake; hrtimer_wakeup clears it. */
+  private t: HrtimerSleeper | null = null;
+  private timer: SimEvent | null = null;
+  constructor(private readonly k: Kernel, private readonly expires: number | null, private readonly delta: number) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(v?: unknown): IteratorResult<Op, number> {
+    const k = this.k, expires = this.expires;
+    if (this.step === 0) {
+      k.tr?.enter("schedule_hrtimeout_range", `schedule_hrtimeout_range(${expires === null ? "NULL" : "&expires"}, ${this.delta}, HRTIMER_MODE_ABS)`,
+        expires === null ? "让出 CPU, 主动进入睡眠状态 (no timeout)" : "让出 CPU, 主动进入睡眠状态 (hrtimer armed)");
+      k.tr?.enter("schedule_hrtimeout_range_clock", "schedule_hrtimeout_range_clock(expires, delta, mode, CLOCK_MONOTONIC)");
+      if (expires !== null) {
+        this.t = { k, task: k.current };
+        this.timer = k.engine.at(Math.max(k.now, expires + this.delta), hrtimer_wakeup, this.t); // hrtimer_start_expires
+      }
+      this.step = 1;
+      if (expires === null || this.t!.task) this.sched = schedule(k); // if (likely(t.task)) schedule()
+      v = undefined;
     }
-    const t: HrtimerSleeper = { k, task: k.current }; // hrtimer_init_sleeper(&t, current)
-    const timer = k.engine.at(Math.max(k.now, expires + delta), hrtimer_wakeup, t); // hrtimer_start_expires
-    if (t.task) yield* schedule(k);
-    k.engine.cancel(timer); // hrtimer_cancel
-    k.current.state = TASK_RUNNING;
-    return t.task === null ? 0 : -EINTR;
-  } finally {
-    k.tr?.exit();
-    k.tr?.exit();
+    if (this.step === 1) {
+      if (this.sched) {
+        const r = this.sched.next(v);
+        if (!r.done) return r;
+        this.sched = null;
+      }
+      this.step = 2;
+      let ret = -EINTR;
+      if (expires !== null) {
+        k.engine.cancel(this.timer); // hrtimer_cancel
+        this.timer = null;
+        k.current.state = TASK_RUNNING;
+        ret = this.t!.task === null ? 0 : -EINTR;
+      }
+      k.tr?.exit();
+      k.tr?.exit();
+      return { done: true, value: ret };
+    }
+    throw new Error("schedule_hrtimeout_range: resumed after it returned");
+  }
+  return(value: number): IteratorResult<Op, number> {
+    this.step = 2;
+    return { done: true, value };
+  }
+  throw(e: unknown): never {
+    throw e;
   }
 }
 
