@@ -28,15 +28,19 @@ export interface InetHashtables {
   ehash: Map<number, Sock | RequestSock>;
   /** Model: remote address -> its number in ehash keys. */
   addrs: Map<string, number>;
+  /** Model: 127.0.0.1's number, -1 until the first segment over lo. */
+  loNo: number;
   listening: Map<number, Sock>;
   udp: Map<number, Sock>;
 }
 
-/** 127.0.0.1's number: the first (the model's own TCP over lo). */
-export const LO_ADDR_NO = 0;
-
 export function newHashtables(): InetHashtables {
-  return { ehash: new Map(), addrs: new Map([["127.0.0.1", LO_ADDR_NO]]), listening: new Map(), udp: new Map() };
+  return { ehash: new Map(), addrs: new Map(), loNo: -1, listening: new Map(), udp: new Map() };
+}
+
+/** 127.0.0.1's number (the model's own TCP over lo), looked up once. */
+export function loAddrNo(h: InetHashtables): number {
+  return h.loNo >= 0 ? h.loNo : (h.loNo = ehashAddr(h, "127.0.0.1"));
 }
 
 /** A remote address's number in ehash keys (numbered as first seen). */

@@ -21,6 +21,7 @@ import type { Kernel } from "./kernel";
 import { charge, type KGen } from "./sched";
 import { rcu_read_lock_bh, rcu_read_unlock_bh } from "./softirq";
 import { dev_queue_xmit } from "./dev_xmit";
+import { ehashAddr } from "./inet_hashtables";
 import { sock_alloc_send_skb } from "./sock_wmem";
 import type { NetDevice } from "./dev";
 import type { SkBuff, Sock } from "./sock";
@@ -66,6 +67,7 @@ export function* ip_make_skb(k: Kernel, sk: Sock, fl4: Flowi4, length: number, t
     k.tr?.exit();
     k.tr?.leaf("__ip_make_skb(sk, fl4, &queue, &cork): iph->saddr/daddr/protocol, skb->priority", "IP 头", "__ip_make_skb");
     skb.saddr = fl4.saddr;
+    skb.saddrNo = ehashAddr(k.hash, fl4.saddr);
     skb.sport = fl4.fl4_sport;
     skb.dport = fl4.fl4_dport;
     skb.protocol = sk.sk_protocol;

@@ -80,7 +80,7 @@ export interface SkBuff {
   protocol: number;
   saddr: string;
   /** Model: saddr's number in the ehash keys (inet_hashtables.ts ehashAddr), given when the frame
-   *  is built: a remote host numbers its address once, lo's 127.0.0.1 is 0. It saves tcp_v4_rcv a
+   *  is built: a remote host numbers its address once, lo's 127.0.0.1 at its first segment. It saves tcp_v4_rcv a
    *  string lookup per segment (the kernel hashes the 32-bit address it already has). */
   saddrNo: number;
   sport: number;

@@ -31,7 +31,7 @@ import { skbAllocTruesize, skb_set_owner_w } from "./sock_wmem";
 import { TCP_CLOSE, TCP_SYN_SENT, type SkBuff, type Sock } from "./sock";
 import { IPPROTO_TCP } from "./socket";
 import { tcp_sk, type TcpSock } from "./tcp";
-import { ehashKey, LO_ADDR_NO, type RequestSock } from "./inet_hashtables";
+import { ehashKey, loAddrNo, type RequestSock } from "./inet_hashtables";
 import { IP_LOCAL_PORT_RANGE } from "./af_inet_send";
 import { EADDRNOTAVAIL } from "./errno";
 import { isEmptyQueue } from "./list";
@@ -65,7 +65,7 @@ export function atomicRun<R>(k: Kernel, g: KGen<R>): R {
 /** A TCP segment of sk (or of a request sock) to the peer. */
 function tcpSkb(k: Kernel, sport: number, dport: number, len: number, seq: number, flags: { syn?: boolean; ack?: boolean; fin?: boolean; rst?: boolean }): SkBuff {
   return {
-    len, truesize: skbAllocTruesize(len + MAX_TCP_HEADER), protocol: IPPROTO_TCP, saddr: "127.0.0.1", saddrNo: LO_ADDR_NO, sport, dport, hash: 0,
+    len, truesize: skbAllocTruesize(len + MAX_TCP_HEADER), protocol: IPPROTO_TCP, saddr: "127.0.0.1", saddrNo: loAddrNo(k.hash), sport, dport, hash: 0,
     seq, end_seq: seq + len + (flags.syn ? 1 : 0) + (flags.fin ? 1 : 0), syn: !!flags.syn, ack: flags.ack ?? true, fin: !!flags.fin,
     rst: !!flags.rst, tstamp: 0, msgId: -1, used: 0,
   };
