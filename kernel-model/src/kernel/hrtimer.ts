@@ -14,7 +14,7 @@
 // Timer interrupts cost no CPU time. No RT tasks (their slack would be 0), all tasks nice 0.
 
 import type { Kernel } from "./kernel";
-import { schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, type KGen, type Op, type TaskStruct } from "./sched";
+import { schedule, wake_up_process, TASK_INTERRUPTIBLE, TASK_RUNNING, StepRecord, type KGen, type Op, type TaskStruct } from "./sched";
 import type { SimEvent } from "../sim/engine";
 import { EINTR } from "./errno";
 
@@ -55,15 +55,13 @@ export function schedule_hrtimeout_range(k: Kernel, expires: number | null, delt
   return new ScheduleHrtimeout(k, expires, delta) as unknown as KGen<number>;
 }
 
-class ScheduleHrtimeout {
-  private step = 0;
+class ScheduleHrtimeout extends StepRecord<number> {
   private sched: KGen<void> | null = null;
   /** hrtimer_init_sleeper(&t, current): the task to wake; hrtimer_wakeup clears it. */
   private t: HrtimerSleeper | null = null;
   private timer: SimEvent | null = null;
-  constructor(private readonly k: Kernel, private readonly expires: number | null, private readonly delta: number) {}
-  [Symbol.iterator](): this {
-    return this;
+  constructor(private readonly k: Kernel, private readonly expires: number | null, private readonly delta: number) {
+    super();
   }
   next(v?: unknown): IteratorResult<Op, number> {
     const k = this.k, expires = this.expires;
@@ -98,13 +96,6 @@ class ScheduleHrtimeout {
       return { done: true, value: ret };
     }
     throw new Error("schedule_hrtimeout_range: resumed after it returned");
-  }
-  return(value: number): IteratorResult<Op, number> {
-    this.step = 2;
-    return { done: true, value };
-  }
-  throw(e: unknown): never {
-    throw e;
   }
 }
 

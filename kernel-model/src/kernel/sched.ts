@@ -474,6 +474,27 @@ export function charge(k: Kernel, ns: number): void {
 
 // ---- sleeping and waking (kernel/sched/core.c) ----
 
+/** A kernel function that may sleep, written as a record of its locals and the step it is at
+ *  instead of a generator (schedule, schedule_timeout, schedule_hrtimeout_range, the syscall
+ *  wrapper): a caller drives it with `yield*` like any KGen; next(v) runs it to its next yield
+ *  (returning what the generator would have yielded) or to its end ({done: true, value}). */
+export abstract class StepRecord<R> {
+  /** 0 before the first next(); each subclass numbers its own steps; 2 (or more) once done. */
+  protected step = 0;
+  abstract next(v?: unknown): IteratorResult<Op, R>;
+  [Symbol.iterator](): this {
+    return this;
+  }
+  /** gen.return(value): nothing more runs (no caller abandons a kernel path today). */
+  return(value: R): IteratorReturnResult<R> {
+    this.step = 2;
+    return { done: true, value };
+  }
+  throw(e: unknown): never {
+    throw e;
+  }
+}
+
 /** schedule(): give up the CPU. Sleeps if current->state != TASK_RUNNING.
  *  Written as a two-step record instead of a generator (a task asleep keeps one small object
  *  here, not a generator frame): step 0 enters schedule -> __schedule and hands OP_SCHED to
@@ -482,12 +503,10 @@ export function schedule(k: Kernel): KGen<void> {
   return new ScheduleCall(k) as unknown as KGen<void>;
 }
 
-class ScheduleCall {
-  private step = 0;
+class ScheduleCall extends StepRecord<void> {
   private t0 = 0;
-  constructor(private readonly k: Kernel) {}
-  [Symbol.iterator](): this {
-    return this;
+  constructor(private readonly k: Kernel) {
+    super();
   }
   next(): IteratorResult<Op, void> {
     const k = this.k;
@@ -505,13 +524,6 @@ class ScheduleCall {
       k.tr?.exit();
     }
     return DONE_STEP;
-  }
-  return(): IteratorResult<Op, void> {
-    this.step = 2;
-    return DONE_STEP;
-  }
-  throw(e: unknown): never {
-    throw e;
   }
 }
 

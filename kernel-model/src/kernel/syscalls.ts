@@ -14,7 +14,7 @@
 // interrupted blocking call returns -EINTR instead of restarting.
 
 import type { Kernel } from "./kernel";
-import { burn, charge, preemptDue, PREEMPT_STEP, type KGen, type Op, type TaskStruct } from "./sched";
+import { burn, charge, preemptDue, PREEMPT_STEP, StepRecord, type KGen, type Op, type TaskStruct } from "./sched";
 import type { TraceNode } from "../sim/trace";
 import { SYSC_close, SYSC_dup, SYSC_read, SYSC_write, SYSC_fcntl, type IovIter } from "./fs";
 import { SYSC_connect, SYSC_send, SYSC_sendto, SYSC_shutdown, type SendMeta } from "./socket_send";
@@ -112,17 +112,14 @@ export function syscall(k: Kernel, p: TaskStruct, text: string, body: () => KGen
  *  and one asleep keeps this object (no generator frame and registers) beside its body's.
  *  Steps: 0 entry, then the body (every value it yields passes through unchanged), 1 the exit
  *  path, 2 done. The same code runs with tracing on and off. */
-class SyscallCall {
-  private step = 0;
+class SyscallCall extends StepRecord<number> {
   private gen: KGen<number> | null = null;
   private ret = 0;
   private half = 0;
   private root: TraceNode | undefined = undefined;
   constructor(private readonly k: Kernel, private readonly p: TaskStruct, private readonly text: string,
-    private readonly body: () => KGen<number>, private readonly iter: IovIter | undefined) {}
-
-  [Symbol.iterator](): this {
-    return this;
+    private readonly body: () => KGen<number>, private readonly iter: IovIter | undefined) {
+    super();
   }
 
   next(v?: unknown): IteratorResult<Op, number> {
@@ -160,16 +157,11 @@ class SyscallCall {
   }
 
   /** gen.return(): the program abandoned the call (as a generator's return would, the body too). */
-  return(value: number): IteratorResult<Op, number> {
+  override return(value: number): IteratorReturnResult<number> {
     this.gen?.return(value);
     this.gen = null;
-    this.step = 2;
     this.ret = value;
-    return { done: true, value };
-  }
-
-  throw(e: unknown): never {
-    throw e;
+    return super.return(value);
   }
 }
 

@@ -9,7 +9,7 @@
 // Model vs kernel: ns instead of jiffies; the timer interrupt costs no CPU time.
 
 import type { Kernel } from "./kernel";
-import { schedule, wake_up_process, MAX_SCHEDULE_TIMEOUT, type KGen, type Op, type TaskStruct } from "./sched";
+import { schedule, wake_up_process, MAX_SCHEDULE_TIMEOUT, StepRecord, type KGen, type Op, type TaskStruct } from "./sched";
 import type { SimEvent } from "../sim/engine";
 
 /** process_timeout: the timer callback: wake the sleeper. */
@@ -28,14 +28,12 @@ export function schedule_timeout(k: Kernel, timeout: number): KGen<number> {
   return new ScheduleTimeout(k, timeout) as unknown as KGen<number>;
 }
 
-class ScheduleTimeout {
-  private step = 0;
+class ScheduleTimeout extends StepRecord<number> {
   private sched: KGen<void> | null = null;
   private timer: SimEvent | null = null;
   private expire = 0;
-  constructor(private readonly k: Kernel, private readonly timeout: number) {}
-  [Symbol.iterator](): this {
-    return this;
+  constructor(private readonly k: Kernel, private readonly timeout: number) {
+    super();
   }
   next(v?: unknown): IteratorResult<Op, number> {
     const k = this.k, timeout = this.timeout;
@@ -70,12 +68,5 @@ class ScheduleTimeout {
       return { done: true, value: Math.max(0, this.expire - k.now) };
     }
     throw new Error("schedule_timeout: resumed after it returned");
-  }
-  return(value: number): IteratorResult<Op, number> {
-    this.step = 2;
-    return { done: true, value };
-  }
-  throw(e: unknown): never {
-    throw e;
   }
 }
