@@ -2,27 +2,21 @@
 // No Linux file. Book: §3.3.2 (the IRQ -> softirq -> wakeup -> switch sequence), §3.5.
 //
 // Interface:
-// * createDocument(): a DOM document for rendering in Node (jsdom), what Plot needs.
+// * createDocument(): a document for Plot to render into outside a browser (dom.ts: a small DOM
+//   whose outerHTML is jsdom's, without jsdom's ~0.8 s load).
 // * plotTimeline(k, {document, from, to}): Observable Plot figure (an SVG, or a <figure> with the
 //   legend); needs a Kernel made with {timeline: true}. Times are shown in µs.
 //
 // Model vs kernel: the lanes show the model's segments exactly (the hard IRQ, the softirq at
 // irq_exit, ksoftirqd, context switches, each task's user and kernel time).
 
-import type * as PlotModule from "@observablehq/plot";
-
-/** Observable Plot, loaded on first use (an ES module: loading it costs ~0.1 s). */
-export function plotLib(): typeof PlotModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require("@observablehq/plot") as typeof PlotModule;
-}
 import type { Kernel, TimelineSegment } from "../kernel/kernel";
+import { createFigureDocument } from "./dom";
+import { plotLib } from "./plot-lib";
 
-/** A document to render figures in Node (notebooks, the HTML book, tests). */
+/** A document to render figures in outside a browser (notebooks, the HTML book, tests). */
 export function createDocument(): Document {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { JSDOM } = require("jsdom") as typeof import("jsdom");
-  return new JSDOM("<!DOCTYPE html><body></body>").window.document;
+  return createFigureDocument() as unknown as Document;
 }
 
 /** What a segment is, for colour: the kind of context, or "task (user|sys)". */
