@@ -3,6 +3,7 @@ import { runServer, sweep, sweepSerial, grid, arrivals, createRng, costsFromProb
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { availableParallelism } from "node:os";
 import { main } from "../src/cli";
 
 const CONTRACT_KEYS = ["model", "conns", "msgs", "delivered", "dropped", "nvcsw", "nivcsw", "vcswPerMsg", "cswPerMsg",
@@ -64,6 +65,9 @@ describe("sweep", () => {
     expect(idle).toBeGreaterThanOrEqual(2);
     for (let i = 0; i < 3; i++) expect(strip(await sweep(jobs, { workers: 2 }))).toEqual(first);
     expect(idleSweepWorkers()).toBe(idle); // a new worker per sweep would add two each time
+    // more workers than cores: the extra ones end, at most max(2, cores) wait
+    await sweep(grid({ conns: [1, 2, 3, 4, 5, 6, 7, 8] }, { model: "epoll", proto: "udp", msgs: 20 }), { workers: 8 });
+    expect(idleSweepWorkers()).toBe(Math.max(2, availableParallelism()));
   });
 
   it("an idle worker does not keep the process alive", () => {

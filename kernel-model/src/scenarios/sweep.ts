@@ -7,8 +7,8 @@
 //   default) the runs go to worker threads, one per core; each run is seeded and independent,
 //   so the rows are identical to a serial run (tested), wallMs aside. The workers stay, idle,
 //   for the next sweep (a notebook sweeps cell after cell, and a new worker loads and compiles
-//   the model again: a few hundred ms); an idle worker does not keep the process alive.
-//   idleSweepWorkers() says how many wait.
+//   the model again: a few hundred ms), at most one per core; an idle worker does not keep the
+//   process alive. idleSweepWorkers() says how many wait.
 // * sweepSerial(jobs) -> the same rows in this thread.
 // * A SIGINT during a parallel sweep (Jupyter's "interrupt the kernel": tslab turns it into an
 //   interrupt of the running cell) terminates the workers and rejects with "sweep interrupted";
@@ -94,10 +94,15 @@ function takeWorker(script: string): Worker {
   return fresh;
 }
 
-/** Back to the idle list, unref'd: it no longer keeps the process alive. */
+/** Back to the idle list, unref'd: it no longer keeps the process alive. At most one per core
+ *  (two on a one-core machine) waits; a sweep with more workers ends the rest. */
 function releaseWorker(w: Worker): void {
   w.removeAllListeners("message");
   w.removeAllListeners("error");
+  if (idleWorkers.length >= Math.max(2, os.availableParallelism())) {
+    void w.terminate();
+    return;
+  }
   w.unref();
   idleWorkers.push(w);
 }
