@@ -80,9 +80,6 @@ class FigNode {
     const s = v == null ? "" : String(v);
     if (s !== "") this.appendChild(this.ownerDocument.createTextNode(s));
   }
-  hasChildNodes(): boolean {
-    return this.childNodes.length > 0;
-  }
   appendChild<T extends FigNode>(node: T): T {
     return this.insertBefore(node, null);
   }
@@ -114,22 +111,9 @@ class FigNode {
     p.childNodes.splice(p.childNodes.indexOf(this), 1);
     this.parentNode = null;
   }
-  /** ParentNode.append / prepend, ChildNode.before / after / replaceWith: strings become text. */
+  /** ParentNode.append and ChildNode.replaceWith: strings become text nodes. */
   append(...nodes: (FigNode | string)[]): void {
     for (const n of nodes) this.appendChild(this.ownerDocument.toNode(n));
-  }
-  prepend(...nodes: (FigNode | string)[]): void {
-    const first = this.firstChild;
-    for (const n of nodes) this.insertBefore(this.ownerDocument.toNode(n), first);
-  }
-  before(...nodes: (FigNode | string)[]): void {
-    const p = this.parentNode;
-    for (const n of nodes) p?.insertBefore(this.ownerDocument.toNode(n), this);
-  }
-  after(...nodes: (FigNode | string)[]): void {
-    const p = this.parentNode;
-    const next = this.nextSibling;
-    for (const n of nodes) p?.insertBefore(this.ownerDocument.toNode(n), next);
   }
   replaceWith(...nodes: (FigNode | string)[]): void {
     const p = this.parentNode;
@@ -236,12 +220,6 @@ interface Attr {
 class FigStyle {
   private decls = new Map<string, { value: string; priority: string }>();
   constructor(private el: FigElement) {}
-  get length(): number {
-    return this.decls.size;
-  }
-  item(i: number): string {
-    return [...this.decls.keys()][i] ?? "";
-  }
   getPropertyValue(name: string): string {
     return this.decls.get(name)?.value ?? "";
   }
@@ -347,16 +325,6 @@ class FigElement extends FigNode {
   get children(): FigElement[] {
     return this.childNodes.filter((c): c is FigElement => c instanceof FigElement);
   }
-  get childElementCount(): number {
-    return this.children.length;
-  }
-  get firstElementChild(): FigElement | null {
-    return this.children[0] ?? null;
-  }
-  get lastElementChild(): FigElement | null {
-    const c = this.children;
-    return c[c.length - 1] ?? null;
-  }
   /** HTML elements of an HTML document take attribute names in lower case (DOM setAttribute). */
   private attrName(name: string): string {
     const n = String(name);
@@ -369,17 +337,11 @@ class FigElement extends FigNode {
   get attributes(): readonly Attr[] {
     return this.attrs;
   }
-  getAttributeNames(): string[] {
-    return this.attrs.map((a) => a.name);
-  }
   getAttribute(name: string): string | null {
     return this.find(name)?.value ?? null;
   }
   hasAttribute(name: string): boolean {
     return this.find(name) !== undefined;
-  }
-  hasAttributes(): boolean {
-    return this.attrs.length > 0;
   }
   setAttribute(name: string, value: unknown): void {
     const n = this.attrName(name);
@@ -407,16 +369,6 @@ class FigElement extends FigNode {
     const i = this.attrs.findIndex((a) => a.name === n);
     if (i >= 0) this.attrs.splice(i, 1);
     if (n === "style") this.styleDecl?.parse("");
-  }
-  removeAttributeNS(ns: string | null, localName: string): void {
-    const i = this.attrs.findIndex((x) => x.namespaceURI === (ns || null) && x.localName === localName);
-    if (i >= 0) this.attrs.splice(i, 1);
-  }
-  toggleAttribute(name: string, force?: boolean): boolean {
-    const has = this.hasAttribute(name);
-    if (has && force !== true) return this.removeAttribute(name), false;
-    if (!has && force !== false) return this.setAttribute(name, ""), true;
-    return has;
   }
   get id(): string {
     return this.getAttribute("id") ?? "";
@@ -449,11 +401,6 @@ class FigElement extends FigNode {
   matches(selector: string): boolean {
     return compileSelector(selector)(this);
   }
-  closest(selector: string): FigElement | null {
-    const test = compileSelector(selector);
-    for (let n: FigElement | null = this; n; n = n.parentNode) if (test(n)) return n;
-    return null;
-  }
   /** Descendant elements in document order (preorder). */
   private *descendants(): Generator<FigElement> {
     for (const c of this.childNodes) {
@@ -471,9 +418,6 @@ class FigElement extends FigNode {
   querySelectorAll(selector: string): FigElement[] {
     const test = compileSelector(selector);
     return [...this.descendants()].filter(test);
-  }
-  getElementsByTagName(tag: string): FigElement[] {
-    return this.querySelectorAll(tag);
   }
   /** <canvas>: none here (Plot's continuous colour legend draws its ramp on one; jsdom has no
    *  canvas either, without the canvas package). */
