@@ -13,8 +13,8 @@
 //
 // Node-only parts of kernel-model are replaced here (esbuild aliases): node:worker_threads ->
 // nested Web Workers (shims/worker_threads.js), node:os -> navigator.hardwareConcurrency,
-// node:path -> path-browserify. Figures need nothing: kernel-model's createDocument() is its own
-// small DOM (plot/dom.ts), the same in Node and in the page.
+// node:path -> path-browserify. Figures need nothing: kernel-model's createDocument() draws into
+// linkedom, which runs as it is in the page: the same DOM in Node and in the page.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";

@@ -7,7 +7,7 @@
 // honest way to stop it is to terminate the thread that runs it; the page stays responsive and
 // shows progress meanwhile. Everything a cell shows already leaves it as text (console output,
 // tslab.display.html(svg.outerHTML)), so nothing needs the page's DOM: Plot draws into
-// kernel-model's own small DOM (createDocument), as it does in Node.
+// linkedom through kernel-model's createDocument(), as it does in Node.
 //
 // Messages: page -> worker {t:"init", src, files, cwd}, {t:"run", id, cell, source};
 // worker -> page {t:"ready"}, {t:"out", id, name: "stdout"|"stderr", text},
