@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { runServer, sweep, sweepSerial, grid, arrivals, createRng, costsFromProbe, DEFAULT_COSTS } from "kernel-model";
+import { runServer, sweep, sweepSerial, grid, arrivals, createRng, costsFromProbe, DEFAULT_COSTS, idleSweepWorkers } from "kernel-model";
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { availableParallelism } from "node:os";
 import { main } from "../src/cli";
 
 const CONTRACT_KEYS = ["model", "conns", "msgs", "delivered", "dropped", "nvcsw", "nivcsw", "vcswPerMsg", "cswPerMsg",
@@ -52,6 +55,29 @@ describe("sweep", () => {
     const parallel = strip(await sweep(jobs, { parallel: true, workers: 2 }));
     expect(parallel).toEqual(serial);
     expect(parallel).toHaveLength(8);
+  });
+
+  it("the workers wait for the next sweep: sweep after sweep, no more of them (they are reused)", async () => {
+    const jobs = grid({ conns: [1, 2, 3, 4] }, { model: "epoll", proto: "udp", msgs: 50 });
+    const strip = (rows: { wallMs: number }[]) => rows.map(({ wallMs, ...r }) => (void wallMs, r));
+    const first = strip(await sweep(jobs, { workers: 2 }));
+    const idle = idleSweepWorkers();
+    expect(idle).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 3; i++) expect(strip(await sweep(jobs, { workers: 2 }))).toEqual(first);
+    expect(idleSweepWorkers()).toBe(idle); // a new worker per sweep would add two each time
+    // more workers than cores: the extra ones end, at most max(2, cores) wait
+    await sweep(grid({ conns: [1, 2, 3, 4, 5, 6, 7, 8] }, { model: "epoll", proto: "udp", msgs: 20 }), { workers: 8 });
+    expect(idleSweepWorkers()).toBe(Math.max(2, availableParallelism()));
+  });
+
+  it("an idle worker does not keep the process alive", () => {
+    const script = `const km = require("kernel-model");
+      km.sweep(km.grid({conns: [1, 2, 3]}, {model: "blocking", proto: "udp", msgs: 20}), {workers: 2})
+        .then((rows) => console.log(rows.length, km.idleSweepWorkers()));`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: path.resolve(__dirname, ".."), encoding: "utf8", timeout: 30_000 });
+    expect(r.error, "the process did not exit on its own").toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe("3 2");
   });
 });
 

@@ -11,9 +11,10 @@
 // The page starts the worker from the text of __liveWorkerMain (a Blob URL: no request), so the
 // bundle is loaded once per page, from the book's own folder.
 //
-// Node-only parts of kernel-model are replaced here (esbuild aliases): jsdom -> linkedom
-// (shims/jsdom.js), node:worker_threads -> nested Web Workers (shims/worker_threads.js),
-// node:os -> navigator.hardwareConcurrency, node:path -> path-browserify.
+// Node-only parts of kernel-model are replaced here (esbuild aliases): node:worker_threads ->
+// nested Web Workers (shims/worker_threads.js), node:os -> navigator.hardwareConcurrency,
+// node:path -> path-browserify. Figures need nothing: kernel-model's createDocument() draws into
+// linkedom, which runs as it is in the page: the same DOM in Node and in the page.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -72,7 +73,6 @@ export function buildLive({ outDir, root = ROOT }) {
   const worker = bundle({
     entryPoints: [path.join(HERE, "worker.js")],
     alias: {
-      jsdom: shim("jsdom.js"),
       "node:worker_threads": shim("worker_threads.js"),
       worker_threads: shim("worker_threads.js"),
       "node:os": shim("os.js"),

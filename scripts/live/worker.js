@@ -1,12 +1,13 @@
 // worker.js: the live book's kernel: a Web Worker that runs the page's cells, as tslab does.
-// build.mjs bundles it (with kernel-model, Plot, Graphviz, sucrase, linkedom) into the function
+// build.mjs bundles it (with kernel-model, Plot, Graphviz, sucrase) into the function
 // the page starts as a Blob worker. The same bundle, started with role "sweep", is one of
 // sweep()'s worker threads (shims/worker_threads.js).
 //
 // Why a worker: a cell is synchronous JavaScript (k.runUntilIdle() runs to the end), and the only
 // honest way to stop it is to terminate the thread that runs it; the page stays responsive and
 // shows progress meanwhile. Everything a cell shows already leaves it as text (console output,
-// tslab.display.html(svg.outerHTML)), so nothing needs the page's DOM: Plot draws into linkedom.
+// tslab.display.html(svg.outerHTML)), so nothing needs the page's DOM: Plot draws into
+// linkedom through kernel-model's createDocument(), as it does in Node.
 //
 // Messages: page -> worker {t:"init", src, files, cwd}, {t:"run", id, cell, source};
 // worker -> page {t:"ready"}, {t:"out", id, name: "stdout"|"stderr", text},

@@ -9,7 +9,8 @@
 
 
 import type { SweepRow } from "../scenarios/sweep";
-import { createDocument, plotLib } from "./timeline";
+import { plotLib } from "./plot-lib";
+import { createDocument } from "./timeline";
 
 const MODEL_COLOR = { domain: ["blocking", "epoll"], range: ["#e15759", "#4e79a7"], legend: true };
 

@@ -12,7 +12,8 @@
 
 import type { ProbeComparisonRow } from "../scenarios/probe-compare";
 import type { FigureOptions } from "./figures";
-import { createDocument, plotLib } from "./timeline";
+import { plotLib } from "./plot-lib";
+import { createDocument } from "./timeline";
 
 const SOURCE_COLOR = { domain: ["kernel", "model"], range: ["#222222", "#f28e2b"], legend: true };
 const MODE_SYMBOL = { domain: ["blocking", "epoll"], range: ["circle", "triangle"], legend: true };

@@ -5,7 +5,10 @@
 // * grid({model: [...], conns: [...], rate: [...], ...}) -> every combination as ServerOptions.
 // * sweep(jobs, {parallel}) -> Promise<SweepRow[]> in the order of `jobs`. With parallel (the
 //   default) the runs go to worker threads, one per core; each run is seeded and independent,
-//   so the rows are identical to a serial run (tested), wallMs aside.
+//   so the rows are identical to a serial run (tested), wallMs aside. The workers stay, idle,
+//   for the next sweep (a notebook sweeps cell after cell, and a new worker loads and compiles
+//   the model again: a few hundred ms), at most one per core; an idle worker does not keep the
+//   process alive. idleSweepWorkers() says how many wait.
 // * sweepSerial(jobs) -> the same rows in this thread.
 // * A SIGINT during a parallel sweep (Jupyter's "interrupt the kernel": tslab turns it into an
 //   interrupt of the running cell) terminates the workers and rejects with "sweep interrupted";
@@ -68,6 +71,42 @@ function warnOverload(jobs: ServerOptions[]): void {
     `(up to ${worst.rate}/s on ${worst.cpus ?? 1} CPU), far more than the model serves: messages queue and the runs are slow\n`);
 }
 
+/** Idle sweep workers, kept for the next sweep (module header). A worker holds no state between
+ *  jobs: each job is a fresh runServer. */
+const idleWorkers: Worker[] = [];
+
+/** How many sweep workers wait, idle, for the next sweep. */
+export function idleSweepWorkers(): number {
+  return idleWorkers.length;
+}
+
+function takeWorker(script: string): Worker {
+  const w = idleWorkers.pop();
+  if (w) {
+    w.ref();
+    return w;
+  }
+  const fresh = new Worker(script);
+  fresh.on("exit", () => {
+    const i = idleWorkers.indexOf(fresh);
+    if (i >= 0) idleWorkers.splice(i, 1);
+  });
+  return fresh;
+}
+
+/** Back to the idle list, unref'd: it no longer keeps the process alive. At most one per core
+ *  (two on a one-core machine) waits; a sweep with more workers ends the rest. */
+function releaseWorker(w: Worker): void {
+  w.removeAllListeners("message");
+  w.removeAllListeners("error");
+  if (idleWorkers.length >= Math.max(2, os.availableParallelism())) {
+    void w.terminate();
+    return;
+  }
+  w.unref();
+  idleWorkers.push(w);
+}
+
 export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promise<SweepRow[]> {
   warnOverload(jobs);
   if (o.parallel === false || jobs.length <= 1) {
@@ -83,12 +122,14 @@ export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promis
   let next = 0;
   let done = 0;
   const script = path.join(__dirname, "sweep-worker.js");
-  const workers = new Set<Worker>();
+  const workers = new Set<Worker>(); // busy with this sweep
   let interrupted: (() => void) | null = null;
   const stopped = new Promise<never>((_, reject) => {
     interrupted = () => {
+      const busy = workers.size;
       for (const w of workers) void w.terminate();
-      reject(new Error(`sweep interrupted: ${workers.size} worker(s) stopped`));
+      workers.clear();
+      reject(new Error(`sweep interrupted: ${busy} worker(s) stopped`));
     };
   });
   stopped.catch(() => {});
@@ -101,14 +142,21 @@ export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promis
     }
   };
   process.on("SIGINT", onSigint);
+  let failed = false;
   const all = Promise.all(
     Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-      const w = new Worker(script);
+      const w = takeWorker(script);
       workers.add(w);
-      w.on("exit", () => workers.delete(w));
+      const exit = () => {
+        workers.delete(w);
+        reject(new Error("sweep worker exited"));
+      };
+      w.once("exit", exit);
       const feed = () => {
-        if (next >= jobs.length) {
-          void w.terminate().then(() => resolve());
+        if (failed || next >= jobs.length) {
+          w.removeListener("exit", exit);
+          if (workers.delete(w)) releaseWorker(w);
+          resolve();
           return;
         }
         const i = next++;
@@ -118,15 +166,22 @@ export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promis
       };
       w.on("message", (m: { i: number; row?: SweepRow; error?: string }) => {
         if (m.error) {
-          reject(new Error(`sweep job ${m.i}: ${m.error}`));
+          failed = true;
+          w.removeListener("exit", exit);
+          workers.delete(w);
           void w.terminate();
+          reject(new Error(`sweep job ${m.i}: ${m.error}`));
           return;
         }
         rows[m.i] = m.row!;
         o.onRow?.(++done, jobs.length);
         feed();
       });
-      w.on("error", reject);
+      w.on("error", (e) => {
+        w.removeListener("exit", exit);
+        workers.delete(w);
+        reject(e);
+      });
       feed();
     })),
   );

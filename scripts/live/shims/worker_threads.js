@@ -1,16 +1,14 @@
 // worker_threads.js (shim): node:worker_threads on Web Workers, for kernel-model's sweep().
 //
-// sweep() starts `new Worker(".../sweep-worker.js")`, posts jobs, listens for "message" and
-// "error", and terminates the worker. Here each such Worker is a nested Web Worker that runs the
-// same bundle in its "sweep" role (worker.js): it requires kernel-model's own sweep-worker.js,
-// whose parentPort is the one below. Only the sweep's worker can be started: anything else is
-// refused with a message (the page has no files to start a worker from).
+// sweep() starts `new Worker(".../sweep-worker.js")`, posts jobs, listens for "message",
+// "error" and "exit", keeps the worker for the next sweep (ref/unref: no-ops here) and
+// terminates it only on an error or an interrupt. Here each such Worker is a nested Web Worker
+// that runs the same bundle in its "sweep" role (worker.js): it requires kernel-model's own
+// sweep-worker.js, whose parentPort is the one below. Only the sweep's worker can be started:
+// anything else is refused with a message (the page has no files to start a worker from).
 
 let source = null; // the bundle's text, to start nested workers from (set by worker.js)
 let blobUrl = null;
-// Idle sweep workers, kept for the next sweep: starting one parses the whole bundle (~0.2 s),
-// and a cell often sweeps several times. A sweep worker holds no state between jobs.
-const idle = [];
 export function setWorkerSource(src) {
   source = src;
 }
@@ -25,18 +23,13 @@ export class Worker {
     if (!source) throw new Error("worker_threads: the page's worker has no bundle source to start a sweep worker from");
     blobUrl ??= URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     this.handlers = { message: [], error: [], exit: [] };
-    this.w = idle.pop() ?? this.start();
+    this.w = new globalThis.Worker(blobUrl);
+    this.w.postMessage({ t: "init", role: "sweep" });
     this.w.onmessage = (e) => this.emit("message", e.data);
     this.w.onerror = (e) => {
       e.preventDefault();
-      this.failed = true;
       this.emit("error", new Error(e.message || "sweep worker failed"));
     };
-  }
-  start() {
-    const w = new globalThis.Worker(blobUrl);
-    w.postMessage({ t: "init", role: "sweep" });
-    return w;
   }
   emit(ev, v) {
     for (const f of this.handlers[ev] ?? []) f(v);
@@ -47,19 +40,31 @@ export class Worker {
   }
   once(ev, fn) {
     const g = (v) => {
-      this.handlers[ev] = this.handlers[ev].filter((h) => h !== g);
+      this.removeListener(ev, g);
       fn(v);
     };
+    g.listener = fn;
     return this.on(ev, g);
   }
+  removeListener(ev, fn) {
+    this.handlers[ev] = (this.handlers[ev] ?? []).filter((h) => h !== fn && h.listener !== fn);
+    return this;
+  }
+  removeAllListeners(ev) {
+    if (ev === undefined) this.handlers = {};
+    else this.handlers[ev] = [];
+    return this;
+  }
+  /** sweep() unrefs an idle worker so that it does not keep Node alive: nothing to do here. */
+  ref() {}
+  unref() {}
   postMessage(m) {
     this.w.postMessage(m);
   }
-  /** sweep() terminates a worker once it has posted its last row: keep it for the next sweep. */
+  /** On an error or an interrupt (sweep() keeps a worker that finished its jobs). */
   terminate() {
     this.w.onmessage = this.w.onerror = null;
-    if (this.failed || idle.length >= 16) this.w.terminate();
-    else idle.push(this.w);
+    this.w.terminate();
     this.emit("exit", 1);
     return Promise.resolve(1);
   }
