@@ -33,7 +33,7 @@
 
 import type { Kernel } from "./kernel";
 import {
-  sk_forced_mem_schedule, sk_rmem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN,
+  sk_forced_mem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN,
   TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT,
   type SkBuff, type Sock,
 } from "./sock";
@@ -287,7 +287,7 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
       k.tr?.leaf("sk_forced_mem_schedule(sk, skb->truesize)", `sk_forward_alloc += ${Math.ceil(skb.truesize / SK_MEM_QUANTUM) * SK_MEM_QUANTUM} (whole pages)`);
       sk_forced_mem_schedule(sk, skb.truesize);
     }
-    if (skb.len > 0 && !empty && !sk_rmem_schedule(sk, skb.truesize)) {
+    if (skb.len > 0 && !empty && !tcp_try_rmem_schedule(sk, skb.truesize)) {
       // tcp_try_rmem_schedule failed even after pruning: drop (TCPRcvQDrop)
       k.tr?.leaf("tcp_try_rmem_schedule(sk, skb, skb->truesize)", "failed: sk_rmem_alloc over sk_rcvbuf: drop (TCPRcvQDrop)", "tcp_try_rmem_schedule");
       sk.sk_drops++;
@@ -309,6 +309,17 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
     k.tr?.leaf("old duplicate: drop", "already received");
   }
   k.tr?.exit();
+}
+
+/** tcp_try_rmem_schedule(sk, skb, size): the receive buffer takes the segment unless
+ *  sk_rmem_alloc is already over sk_rcvbuf (the test is before the charge, so the last skb
+ *  may overshoot, as in 4.6.2); then tcp_prune_queue would collapse the queue into compact
+ *  skbs, which the model does not do, so the segment is dropped. Memory is reserved in whole
+ *  pages (sk_rmem_schedule; no global tcp_mem pressure in the model). */
+function tcp_try_rmem_schedule(sk: Sock, size: number): boolean {
+  if (sk.sk_backlog.rmem_alloc > sk.sk_rcvbuf) return false;
+  if (size > sk.sk_forward_alloc) sk_forced_mem_schedule(sk, size);
+  return true;
 }
 
 /** The out-of-order queue stays sorted by seq (tcp_data_queue_ofo walks its rb-tree): a binary
