@@ -8,11 +8,15 @@
 //   (SO_RCVLOWAT, MSG_WAITALL) is reached; sleep in sk_wait_data when there is not enough.
 //   4.6's prequeue: before sleeping the reader registers as tp->ucopy.task, so softirq hands it
 //   segments unprocessed and it runs TCP itself (tcp_prequeue_process) when it wakes.
+// * tcp_cleanup_rbuf, after a read: the window update (an ACK when the read freed enough
+//   buffer to at least double the window on offer), to a remote peer that reads the window.
 // * tcp_poll: the readiness mask epoll and poll() see.
 //
-// Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
-// data or MSG_PEEK; no window updates (no tcp_cleanup_rbuf). ACKs are sent only on connections
-// over lo (tcp_output.ts), never to remote peers behind eth0.
+// Model vs kernel: no sequence wraparound, congestion control, retransmission timers or urgent
+// data. ACKs are real segments only over lo (tcp_output.ts); to a remote peer behind eth0 they
+// are told, not transmitted (tcpSendAckRemote). tcp_cleanup_rbuf never finds a delayed ACK
+// pending (the model ACKs every segment when it arrives), and over lo it has no window to
+// update.
 
 import { skb_copy_datagram_msg } from "./datagram";
 import type { Kernel } from "./kernel";

@@ -26,10 +26,17 @@
 //   tcp_check_space -> tcp_new_space -> sk_write_space) and tcp_ack_snd_check / __tcp_ack_snd_check
 //   -> tcp_send_ack; tcp_rcv_synsent_state_process -> tcp_finish_connect for connect().
 //
-// Model vs kernel: ACKs are sent at once for every segment, and only over lo; no window, no
-// coalescing (tcp_try_coalesce), no urgent data; a segment over the receive buffer is dropped
-// (a remote peer retransmits it after an RTO; over lo it is lost: the model has no receive
-// window to stop the sender first).
+// * The window: tcp_event_data_recv's tcp_grow_window raises rcv_ssthresh; every ACK chooses
+//   the advertised window (tcp_output.ts tcp_select_window).
+//
+// Model vs kernel: an ACK is sent at once for every segment (quick-ACK mode: no delayed ACKs,
+// no ato): over lo a real segment (traced); to a remote peer that reads the window (skb->peer)
+// it is told to the peer, untraced (tcp_output.ts tcpSendAckRemote). No coalescing
+// (tcp_try_coalesce), no urgent data. The out-of-order queue is not charged to sk_rmem_alloc. A
+// segment that finds sk_rmem_alloc over sk_rcvbuf is dropped (tcp_prune_queue's collapse into
+// compact skbs is not modelled, so small segments, whose truesize is many times their payload,
+// can still overrun a window sized for full ones); a remote peer sends it again after an RTO,
+// over lo it is lost (the model's own sender ignores the window).
 
 import type { Kernel } from "./kernel";
 import {

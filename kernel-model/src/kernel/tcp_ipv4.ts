@@ -18,8 +18,9 @@
 //   sk_data_ready) -> accept queue -> tcp_child_process -> listener's sk_data_ready.
 //
 // Model vs kernel: no checksums, options, timestamps, SYN cookies or TIME_WAIT; the SYN-ACK to
-// a remote peer is not a real frame: the peer is told when it leaves. A local client (over lo)
-// gets a real SYN-ACK (tcp_v4_send_synack, tcp_output.ts).
+// a remote peer is not a real frame: the peer is told when it leaves, and the window it offers
+// (tcp_openreq_init_rwin). A local client (over lo) gets a real SYN-ACK (tcp_v4_send_synack,
+// tcp_output.ts).
 
 import { tcp_full_space, tcp_select_initial_window, tcp_v4_send_synack, tcpWindowClamp, TCP_RCV_MSS } from "./tcp_output";
 import type { Kernel } from "./kernel";

@@ -14,6 +14,11 @@
 //   bottom-half enable (release_sock, after tcp_prequeue_process: bhEnablePoint).
 // * tcp_send_fin(k, sk) (generator, tcp_shutdown in process context, bottom halves on): the
 //   FIN's NET_RX runs at ip_finish_output2's rcu_read_unlock_bh, inside the call.
+// * The receive window: tcp_select_initial_window (the SYN-ACK's), __tcp_select_window (what
+//   the buffer allows now), tcp_select_window (never shrink; rcv_wnd, rcv_wup), with
+//   include/net/tcp.h's tcp_receive_window, tcp_space, tcp_full_space, tcp_win_from_space.
+//   tcpSendAckRemote(k, sk, peer): tcp_send_ack to a host behind eth0: the window is chosen as
+//   for a real ACK and the peer (skb->peer, net/peer.ts) is told ack and right edge.
 //
 // Model vs kernel (documented simplifications):
 // * TCP_NODELAY semantics (the probe sets it): no Nagle, no autocorking, no TSQ; one skb per
@@ -21,7 +26,13 @@
 // * Congestion control: a fixed snd_cwnd of 10 segments (TCP_INIT_CWND), never reduced: lo
 //   loses nothing, so no retransmission timers, RTO or fast retransmit are modelled.
 // * The receiver ACKs every data segment at once (quick-ACK mode); delayed ACKs (ATO, 40 ms
-//   minimum) and ACKs from tcp_cleanup_rbuf are not modelled. No window updates or options.
+//   minimum) are not modelled. Over lo no window is advertised (no options either) and the
+//   sender ignores it; tcp_cleanup_rbuf's window updates go to remote peers only.
+// * The window, to remote peers: window scaling on with rcv_wscale 7 (tcp_rmem[2] = 6 MB);
+//   icsk_ack.rcv_mss is a full segment (1448), advmss 1460; window_clamp is derived from
+//   sk_rcvbuf as tcp_init_buffer_space sets it, and tcp_fixup_rcvbuf's raise of sk_rcvbuf and
+//   receive-buffer autotuning (tcp_rcv_space_adjust) are not modelled (sk_rcvbuf stays
+//   tcp_rmem[1] = 87380 unless SO_RCVBUF sets it); never under memory pressure.
 // * Initial sequence numbers are 0 on both sides (data starts at 1).
 
 import type { Kernel } from "./kernel";

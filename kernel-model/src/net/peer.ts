@@ -21,19 +21,22 @@
 //   engine event is spent on an ACK: the peer keeps the ACKs of the last RTT and reads them when
 //   its next segment is due; only a peer that is held back schedules one event, for the ACK
 //   that may release it.
-// * A segment the model drops (ring, backlog or receive buffer full: skb->onDrop) is sent again
-//   when its retransmission timer fires, TCP_RTO_MIN after the drop, doubled per timeout
-//   (icsk_backoff) until new data is ACKed; a timeout enters loss as tcp_enter_loss does:
-//   ssthresh = max(cwnd / 2, 2) once per loss episode, cwnd = 1. With flowControl false the peer
-//   is the open-loop sender of old: every segment at its time, a drop sent again TCP_RTO_MIN
-//   later, nothing else.
+// * A segment the model drops (ring, backlog or receive buffer full: skb->onDrop) is found out
+//   when the retransmission timer fires: one timer per connection, armed at the first drop for
+//   icsk_rto (TCP_RTO_MIN, doubled per timeout, icsk_backoff, until new data is ACKed). The
+//   timeout enters loss as tcp_enter_loss does (ssthresh = max(cwnd / 2, 2) once per loss
+//   episode, cwnd = 1, what was dropped is marked lost), sends the first lost segment again at
+//   once, and the others before new data as ACKs open the cwnd (slow start). With flowControl
+//   false the peer is the open-loop sender of old: every segment at its time, a dropped one
+//   sent again TCP_RTO_MIN later, nothing else.
 // * udpSend(k, {dport, bytes, at, ...}) sends one datagram (no retransmission: UDP).
 //
 // Model vs kernel: the wire has no loss, reordering or bandwidth limit (a window's worth of
-// segments leaves back to back); `at` is the time a frame reaches our NIC. The sender knows
-// exactly which segment was dropped (as SACK would tell it) and resends only that one, each on
-// its own timer (timeouts within TCP_RTO_MIN of each other count as one); no fast retransmit,
-// no zero-window probes (the receiver's window update is never lost), no Nagle or coalescing of
+// segments leaves back to back); `at` is the time a frame reaches our NIC. At a timeout the
+// sender knows exactly which segments were dropped and takes every other one sent so far as
+// SACKed (the receiver holds it), so only dropped segments are sent again; no fast retransmit,
+// no RTT estimation (icsk_rto starts at TCP_RTO_MIN, what a 100 us path gives), no zero-window
+// probes (the window update is never lost), no restart after idle, no Nagle or coalescing of
 // queued messages (each send() keeps its own segments, so messages stay countable).
 
 import type { Kernel } from "../kernel/kernel";
@@ -154,12 +157,23 @@ export class TcpPeer implements TcpRemote {
   private rtoAt = Infinity;
   /** The frame reaches our NIC (one closure per peer, not per frame). */
   private readonly rx = (s: SkBuff) => nicRx(this.k, s);
-  /** A segment is due: send it if the windows allow (one closure per peer). */
-  private readonly gate = (s: SkBuff) => this.due(s);
-  private readonly pump = () => this.pumpQueue();
-  private readonly dropped = (k: Kernel, s: SkBuff) => this.onDropped(s);
-  private readonly rtoFire = () => this.tcp_retransmit_timer();
-  private readonly rstGate = (s: SkBuff) => this.sendReset(s);
+  // The events of a peer that reads the window call static methods with the peer or the skb
+  // (skb->peer) as argument: no closure per peer.
+  private static gate(skb: SkBuff): void {
+    (skb.peer as TcpPeer).due(skb);
+  }
+  private static pump(p: TcpPeer): void {
+    p.pumpQueue();
+  }
+  private static dropped(k: Kernel, skb: SkBuff): void {
+    (skb.peer as TcpPeer).onDropped(skb);
+  }
+  private static rtoFire(p: TcpPeer): void {
+    p.tcp_retransmit_timer();
+  }
+  private static rstGate(skb: SkBuff): void {
+    (skb.peer as TcpPeer).sendReset(skb);
+  }
 
   constructor(readonly k: Kernel, o: TcpPeerOptions) {
     const n = k.nextPeer++;
@@ -247,11 +261,13 @@ export class TcpPeer implements TcpRemote {
     }
     at = Math.max(at, this.establishedAt);
     if (!this.flowControl) this.transmit(skb, at);
-    else if (skb.rst) this.k.engine.at(at, this.rstGate, skb);
-    else {
+    else if (skb.rst) {
       skb.peer = this;
-      skb.onDrop = this.dropped;
-      this.k.engine.at(at, this.gate, skb);
+      this.k.engine.at(at, TcpPeer.rstGate, skb);
+    } else {
+      skb.peer = this;
+      skb.onDrop = TcpPeer.dropped;
+      this.k.engine.at(at, TcpPeer.gate, skb);
     }
   }
 
@@ -324,7 +340,7 @@ export class TcpPeer implements TcpRemote {
   private armPump(t: number): void {
     if (t < this.pumpAt) {
       this.pumpAt = t;
-      this.k.engine.at(t, this.pump);
+      this.k.engine.at(t, TcpPeer.pump, this);
     }
   }
 
@@ -447,7 +463,7 @@ export class TcpPeer implements TcpRemote {
     this.dropq.push({ ...s, tstamp: 0 }); // the same bytes, a new frame when sent again
     if (this.rtoAt === Infinity) {
       this.rtoAt = this.k.now + Math.min(TCP_RTO_MIN * 2 ** this.icsk_backoff, TCP_RTO_MAX);
-      this.k.engine.at(this.rtoAt, this.rtoFire);
+      this.k.engine.at(this.rtoAt, TcpPeer.rtoFire, this);
     }
   }
 
@@ -536,7 +552,10 @@ export class TcpPeer implements TcpRemote {
     rst.seq = rst.end_seq = this.write_seq;
     const t = this.establishedAt === Infinity ? Infinity : Math.max(at, this.establishedAt);
     if (t === Infinity) this.held.push({ skb: rst, at });
-    else if (this.flowControl) this.k.engine.at(t, this.rstGate, rst);
+    else if (this.flowControl) {
+      rst.peer = this;
+      this.k.engine.at(t, TcpPeer.rstGate, rst);
+    }
     else this.k.engine.at(t, this.rx, rst); // a RST is never retransmitted
     return this;
   }
