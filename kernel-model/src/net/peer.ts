@@ -74,10 +74,12 @@ function fnvDecimal(h: number, n: number): number {
   return h;
 }
 
+/** A frame from a remote host. onDrop and peer are in the literal, so setting them later (every
+ *  TCP frame has them) adds no out-of-object property store. */
 function newSkb(proto: number, saddr: string, sport: number, dport: number, len: number, msgId: number, hash = flowHash(saddr, sport, dport)): SkBuff {
   return {
     len, truesize: skbTruesize(len), protocol: proto, saddr, sport, dport, hash,
-    seq: 0, end_seq: 0, syn: false, ack: true, fin: false, rst: false, tstamp: 0, msgId, used: 0,
+    seq: 0, end_seq: 0, syn: false, ack: true, fin: false, rst: false, tstamp: 0, msgId, used: 0, onDrop: undefined, peer: undefined,
   };
 }
 
@@ -139,6 +141,7 @@ export class TcpPeer implements TcpRemote {
   private rtxq: number[] = [];
   private rtxState: number[] = [];
   private rtxHead = 0;
+  private rtxTail = 0; // the arrays are reused, not truncated: entries rtxHead..rtxTail-1
   private sacked_out = 0;
   private lost_out = 0;
   /** Segments the model dropped, not yet known lost here (the retransmission timer tells). */
@@ -152,6 +155,7 @@ export class TcpPeer implements TcpRemote {
   /** ACKs on their way here: (time they left, ack, edge) triples, oldest first. */
   private acks: number[] = [];
   private ackHead = 0;
+  private ackTail = 0; // reused like the retransmission queue
   /** When the scheduled pump, and the retransmission timer, run (Infinity: not scheduled). */
   private pumpAt = Infinity;
   private rtoAt = Infinity;
@@ -187,13 +191,13 @@ export class TcpPeer implements TcpRemote {
 
   /** Segments sent and not yet ACKed, as far as this host knows (packets_out). */
   get packets_out(): number {
-    return this.rtxq.length - this.rtxHead;
+    return this.rtxTail - this.rtxHead;
   }
 
   /** tcp_packets_in_flight: packets_out - (sacked_out + lost_out) + retrans_out: what is on
    *  the wire, as far as this host knows. */
   get in_flight(): number {
-    return this.rtxq.length - this.rtxHead - this.sacked_out - this.lost_out;
+    return this.rtxTail - this.rtxHead - this.sacked_out - this.lost_out;
   }
 
   /** Segments waiting here: new ones held back by the windows, and lost ones to send again. */
@@ -228,10 +232,16 @@ export class TcpPeer implements TcpRemote {
    *  that waits schedules a pump for it. */
   onAck(t: number, ack: number, edge: number): void {
     const q = this.acks;
-    if (q.length > this.ackHead && q[q.length - 3] === t) {
-      q[q.length - 2] = ack; // several ACKs in one instant: the newest says it all
-      q[q.length - 1] = edge;
-    } else q.push(t, ack, edge);
+    const n = this.ackTail;
+    if (n > this.ackHead && q[n - 3] === t) {
+      q[n - 2] = ack; // several ACKs in one instant: the newest says it all
+      q[n - 1] = edge;
+    } else {
+      q[n] = t;
+      q[n + 1] = ack;
+      q[n + 2] = edge;
+      this.ackTail = n + 3;
+    }
     this.learn(t); // take in what is known by now: the list holds one RTT of ACKs at most
     if (this.waiting() && this.pumpAt === Infinity) this.armPump(t + this.rtt);
   }
@@ -308,9 +318,9 @@ export class TcpPeer implements TcpRemote {
   private inFlight(skb: SkBuff): void {
     if (skb.end_seq > this.snd_nxt) this.snd_nxt = skb.end_seq;
     const q = this.rtxq, st = this.rtxState;
-    let i = q.length;
-    q.push(skb.end_seq);
-    st.push(RTX_FLIGHT);
+    let i = this.rtxTail++;
+    q[i] = skb.end_seq;
+    st[i] = RTX_FLIGHT;
     while (i > this.rtxHead && q[i - 1] > skb.end_seq) {
       q[i] = q[i - 1]; // a segment due earlier than one before it in sequence: keep seq order
       st[i] = st[i - 1];
@@ -322,18 +332,18 @@ export class TcpPeer implements TcpRemote {
   /** Where the segment ending at end_seq is in the retransmission queue (-1: not there). */
   private rtxIndex(end_seq: number): number {
     const q = this.rtxq;
-    let lo = this.rtxHead, hi = q.length;
+    let lo = this.rtxHead, hi = this.rtxTail;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (q[mid] < end_seq) lo = mid + 1;
       else hi = mid;
     }
-    return lo < q.length && q[lo] === end_seq ? lo : -1;
+    return lo < this.rtxTail && q[lo] === end_seq ? lo : -1;
   }
 
   /** When the oldest ACK still on its way becomes known here (Infinity: none is). */
   private nextAckKnown(): number {
-    return this.ackHead < this.acks.length ? this.acks[this.ackHead] + this.rtt : Infinity;
+    return this.ackHead < this.ackTail ? this.acks[this.ackHead] + this.rtt : Infinity;
   }
 
   /** Make sure a pump runs at `t` (unless one runs earlier). */
@@ -391,16 +401,17 @@ export class TcpPeer implements TcpRemote {
   private learn(T: number): void {
     const q = this.acks;
     let h = this.ackHead;
-    while (h < q.length && q[h] + this.rtt <= T) {
+    const n = this.ackTail;
+    if (h === n || q[h] + this.rtt > T) return;
+    do {
       this.tcp_ack(q[h + 1], q[h + 2]);
       h += 3;
-    }
-    if (h === q.length) {
-      q.length = 0;
-      h = 0;
-    } else if (h >= 96 && 2 * h >= q.length) {
-      q.copyWithin(0, h);
-      q.length -= h;
+    } while (h < n && q[h] + this.rtt <= T);
+    if (h === n) {
+      this.ackTail = h = 0;
+    } else if (h >= 96 && 2 * h >= n) {
+      q.copyWithin(0, h, n);
+      this.ackTail = n - h;
       h = 0;
     }
     this.ackHead = h;
@@ -412,20 +423,19 @@ export class TcpPeer implements TcpRemote {
     if (ack > this.snd_una) {
       const q = this.rtxq, st = this.rtxState;
       const inFlight = this.in_flight;
+      const n = this.rtxTail;
       let h = this.rtxHead;
-      for (; h < q.length && q[h] <= ack; h++) {
+      for (; h < n && q[h] <= ack; h++) {
         if (st[h] === RTX_SACKED) this.sacked_out--;
         else if (st[h] === RTX_LOST) this.lost_out--;
       }
       const acked = h - this.rtxHead;
-      if (h === q.length) {
-        q.length = st.length = 0;
-        h = 0;
-      } else if (h >= 64 && 2 * h >= q.length) {
-        q.copyWithin(0, h);
-        st.copyWithin(0, h);
-        q.length -= h;
-        st.length -= h;
+      if (h === n) {
+        this.rtxTail = h = 0;
+      } else if (h >= 64 && 2 * h >= n) {
+        q.copyWithin(0, h, n);
+        st.copyWithin(0, h, n);
+        this.rtxTail = n - h;
         h = 0;
       }
       this.rtxHead = h;
@@ -484,7 +494,7 @@ export class TcpPeer implements TcpRemote {
     // tcp_enter_loss marks what was not SACKed lost; the model's sender knows exactly what was
     // dropped, and takes every other segment sent so far as SACKed (the receiver holds it)
     const q = this.rtxq, st = this.rtxState;
-    for (let i = this.rtxHead; i < q.length; i++) if (st[i] !== RTX_SACKED && st[i] !== RTX_LOST) {
+    for (let i = this.rtxHead; i < this.rtxTail; i++) if (st[i] !== RTX_SACKED && st[i] !== RTX_LOST) {
       st[i] = RTX_SACKED;
       this.sacked_out++;
     }
