@@ -356,12 +356,10 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
  *  and only when less than half of window_clamp is left on offer. The ACK goes to the remote
  *  peer that sent the data just read (tcpSendAckRemote). Traced as a leaf whatever it decides.
  *  MODEL: the first rule (an ACK already scheduled and due) never applies, as the model ACKs
- *  every segment when it arrives; over lo (and to a peer that ignores our window) no window
- *  is advertised, so there is nothing to update. */
+ *  every segment when it arrives; over lo no window is advertised, so there is nothing to
+ *  update. */
 function tcp_cleanup_rbuf(k: Kernel, sk: Sock, copied: number, msg: Msghdr): void {
-  const consumed = msg.msg_iter.consumed;
-  const peer = consumed.length > 0 ? (consumed[consumed.length - 1] as SkBuff).peer : undefined;
-  if (!peer || tcpOverLo(sk)) {
+  if (tcpOverLo(sk)) {
     k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "window update (not modelled)", "tcp_cleanup_rbuf");
     return;
   }
@@ -379,12 +377,17 @@ function tcp_cleanup_rbuf(k: Kernel, sk: Sock, copied: number, msg: Msghdr): voi
   }
   if (k.tr) {
     const why = time_to_ack ? `window update: new_window ${new_window} >= 2 * rcv_window_now ${rcv_window_now}: tcp_send_ack`
-      : rcv_window_now < 0 ? "no window update"
+      : rcv_window_now < 0 ? (copied > 0 ? "no window update: RCV_SHUTDOWN" : "no window update: nothing read")
       : new_window < 0 ? `no window update: rcv_window_now ${rcv_window_now} > window_clamp / 2`
       : `no window update: new_window ${new_window} < 2 * rcv_window_now ${rcv_window_now}`;
     k.tr.leaf("tcp_cleanup_rbuf(sk, copied)", why, "tcp_cleanup_rbuf");
   }
-  if (time_to_ack) tcpSendAckRemote(k, sk, peer);
+  if (time_to_ack) {
+    // the host that sent what this read took (or what a MSG_PEEK left queued)
+    const consumed = msg.msg_iter.consumed;
+    const from = consumed.length > 0 ? (consumed[consumed.length - 1] as SkBuff) : sk.sk_receive_queue[0];
+    tcpSendAckRemote(k, sk, from?.peer);
+  }
 }
 
 /** sk_eat_skb, recording the skb as consumed by this read (end-to-end latency). */

@@ -141,12 +141,12 @@ export function tcp_ack(k: Kernel, sk: Sock, skb: SkBuff, text: string): number 
 
 /** tcp_ack_snd_check / __tcp_ack_snd_check(sk, ofo_possible): the model ACKs every segment at
  *  once (quick-ACK mode). Over lo the ACK is a real segment (tcp_send_ack, traced); to a remote
- *  peer that reads our window (skb->peer) it is told to the peer (tcpSendAckRemote), untraced:
+ *  host it is chosen and told to the peer if it reads ACKs (tcpSendAckRemote), untraced:
  *  per-segment ACK lines would change every trace of a remote connection. */
 function tcpAckSndCheck(k: Kernel, sk: Sock, skb: SkBuff, viaInline: boolean): void {
   if (sk.sk_state === TCP_CLOSE) return;
   if (!tcpOverLo(sk)) {
-    if (skb.peer) tcpSendAckRemote(k, sk, skb.peer);
+    tcpSendAckRemote(k, sk, skb.peer);
     return;
   }
   if (viaInline) k.tr?.enter("tcp_ack_snd_check", "tcp_ack_snd_check(sk)");

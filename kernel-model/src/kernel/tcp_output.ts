@@ -158,12 +158,13 @@ export function tcp_select_window(sk: Sock): number {
 }
 
 /** tcp_send_ack(sk) to a host behind eth0 (tcp_transmit_skb -> tcp_select_window): the model
- *  puts no ACK on the wire and traces none; the peer is told the ACK's two facts instead (the
- *  cumulative ack and the right edge of the window, as the sender reads the scaled field). */
-export function tcpSendAckRemote(k: Kernel, sk: Sock, peer: TcpRemote): void {
+ *  puts no ACK on the wire and traces none; the window is chosen (rcv_wnd, rcv_wup) and the
+ *  peer, when it reads ACKs (skb->peer), is told their two facts: the cumulative ack and the
+ *  right edge of the window, as the sender reads the scaled field. */
+export function tcpSendAckRemote(k: Kernel, sk: Sock, peer: TcpRemote | undefined): void {
   const tp = tcp_sk(sk);
   const field = tcp_select_window(sk);
-  peer.onAck(k.now, tp.rcv_nxt, tp.rcv_wup + field * (1 << TCP_RCV_WSCALE));
+  peer?.onAck(k.now, tp.rcv_nxt, tp.rcv_wup + field * (1 << TCP_RCV_WSCALE));
 }
 
 /** Run a transmit path from code that cannot sleep (softirq, or TCP processing with bottom
