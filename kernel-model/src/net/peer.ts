@@ -242,8 +242,8 @@ export class TcpPeer implements TcpRemote {
       q[n + 2] = edge;
       this.ackTail = n + 3;
     }
-    this.learn(t); // take in what is known by now: the list holds one RTT of ACKs at most
-    if (this.waiting() && this.pumpAt === Infinity) this.armPump(t + this.rtt);
+    if (this.ackTail - this.ackHead > 48) this.learn(t); // take in what is known by now: bounded
+    if (this.pumpAt === Infinity && this.waiting()) this.armPump(t + this.rtt);
   }
 
   /** The frame of an open-loop peer, or a SYN or handshake ACK: to the NIC at `at`; a drop is
@@ -425,9 +425,13 @@ export class TcpPeer implements TcpRemote {
       const inFlight = this.in_flight;
       const n = this.rtxTail;
       let h = this.rtxHead;
-      for (; h < n && q[h] <= ack; h++) {
-        if (st[h] === RTX_SACKED) this.sacked_out--;
-        else if (st[h] === RTX_LOST) this.lost_out--;
+      if (this.sacked_out === 0 && this.lost_out === 0) {
+        while (h < n && q[h] <= ack) h++; // no loss: every entry is in flight (or sent again)
+      } else {
+        for (; h < n && q[h] <= ack; h++) {
+          if (st[h] === RTX_SACKED) this.sacked_out--;
+          else if (st[h] === RTX_LOST) this.lost_out--;
+        }
       }
       const acked = h - this.rtxHead;
       if (h === n) {
