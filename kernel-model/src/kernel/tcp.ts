@@ -12,8 +12,8 @@
 //   buffer to at least double the window on offer), to a remote peer that reads the window.
 // * tcp_poll: the readiness mask epoll and poll() see.
 //
-// Model vs kernel: no sequence wraparound, congestion control, retransmission timers or urgent
-// data. ACKs are real segments only over lo (tcp_output.ts); to a remote peer behind eth0 they
+// Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
+// data or MSG_PEEK. ACKs are real segments only over lo (tcp_output.ts); to a remote peer behind eth0 they
 // are told, not transmitted (tcpSendAckRemote). tcp_cleanup_rbuf never finds a delayed ACK
 // pending (the model ACKs every segment when it arrives), and over lo it has no window to
 // update.
