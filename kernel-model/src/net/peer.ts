@@ -370,15 +370,15 @@ export class TcpPeer implements TcpRemote {
     const now = this.k.now;
     const lost = this.lostq;
     let n = 0;
-    while (n < lost.length && (lost[n].end_seq <= this.snd_una || this.in_flight - n < this.snd_cwnd)) n++;
-    const resend = lost.splice(0, n);
-    for (const skb of resend) {
+    while (n < lost.length && (lost[n].end_seq <= this.snd_una || this.in_flight < this.snd_cwnd)) {
+      const skb = lost[n++];
       if (skb.end_seq <= this.snd_una) continue; // ACKed meanwhile
-      this.markRetrans(skb);
+      this.markRetrans(skb); // in flight again: in_flight grows by one
       this.retransmits++;
       if (first) this.k.engine.at(now, this.rx, skb);
       else first = skb;
     }
+    if (n > 0) lost.splice(0, n);
     const q = this.sendq;
     if (lost.length === 0) {
       while (this.sendHead < q.length && this.fits(q[this.sendHead])) {
