@@ -80,7 +80,7 @@ function timedRun(km, o) {
   const trafficS = (t1 - tTraffic) / 1000;
   const events = run.summary.events;
   return {
-    wallS: (t1 - t0) / 1000, setupS: (tTraffic - t0) / 1000, trafficS, delivered: run.summary.delivered, dropped: run.summary.dropped,
+    wallS: (t1 - t0) / 1000, setupS: (tTraffic - t0) / 1000, trafficS, delivered: run.summary.delivered, dropped: run.summary.dropped, retransmits: run.retransmits,
     msgsPerS: run.summary.delivered / trafficS, eventsPerMsg: events / run.summary.delivered, nsPerEvent: (trafficS * 1e9) / events,
     vcswPerMsg: run.summary.vcswPerMsg,
   };
@@ -234,7 +234,7 @@ async function main() {
     const lines = [];
     if (id === 1 || id === 2) {
       lines.push(`[${id}] ${w.name}, ${f(r.conns)} TCP conns x ${f(r.msgs)} msgs at ${f(BENCH_LOAD.rate)} msgs/s, bursts of 64, 1 CPU`);
-      lines.push(`    model:  ${f(r.msgsPerS)} msgs/s (traffic ${f(r.trafficS, 2)} s, setup ${f(r.setupS, 2)} s), ${f(r.eventsPerMsg, 2)} events/msg, ${f(r.nsPerEvent)} ns/event, peak ${f(r.peakMB)} MB, dropped ${f(r.dropped)}, vcsw/msg ${r.vcswPerMsg}`);
+      lines.push(`    model:  ${f(r.msgsPerS)} msgs/s (traffic ${f(r.trafficS, 2)} s, setup ${f(r.setupS, 2)} s), ${f(r.eventsPerMsg, 2)} events/msg, ${f(r.nsPerEvent)} ns/event, peak ${f(r.peakMB)} MB, dropped ${f(r.dropped)}, retransmits ${f(r.retransmits)}, vcsw/msg ${r.vcswPerMsg}`);
       process.stderr.write(`bench: [${id}] the real kernel ...\n`);
       const kr = await kernelRun(w.opts.model, r.conns, r.msgs);
       let ratio = null;
@@ -251,7 +251,7 @@ async function main() {
     } else if (id === 5) {
       const growth = r.nsPerEvent / r.smallNsPerEvent;
       lines.push(`[${id}] ${w.name}, ${f(r.conns)} TCP conns x ${f(r.msgs)} msgs, Poisson, 1 CPU`);
-      lines.push(`    model:  ${f(r.msgsPerS)} msgs/s delivered (traffic ${f(r.trafficS, 2)} s), ${f(r.eventsPerMsg, 2)} events/msg, ${f(r.nsPerEvent)} ns/event, dropped ${f(r.dropped)}, peak ${f(r.peakMB)} MB`);
+      lines.push(`    model:  ${f(r.msgsPerS)} msgs/s delivered (traffic ${f(r.trafficS, 2)} s), ${f(r.eventsPerMsg, 2)} events/msg, ${f(r.nsPerEvent)} ns/event, dropped ${f(r.dropped)}, retransmits ${f(r.retransmits)} (${f(r.retransmits / r.delivered, 2)} per message), peak ${f(r.peakMB)} MB`);
       lines.push(`    ns/event at ${f(r.smallMsgs)} msgs: ${f(r.smallNsPerEvent)}; at ${f(r.msgs)}: ${f(r.nsPerEvent)} (x${growth.toFixed(2)})  [target: no quadratic cost, x <= 2: ${verdict(growth <= 2)}]`);
     } else {
       lines.push(`[${id}] ${w.name}: ${r.runs} runs in ${f(r.totalS, 2)} s, peak ${f(r.peakMB)} MB  [target < ${w.limitS} s: ${verdict(r.totalS < w.limitS)}]`);

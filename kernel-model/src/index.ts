@@ -28,6 +28,7 @@ export * from "./kernel/inet_hashtables";
 export * from "./kernel/inet_connection_sock";
 export * from "./kernel/tcp_ipv4";
 export * from "./kernel/tcp_input";
+export * from "./kernel/tcp_output";
 export * from "./kernel/datagram";
 export * from "./kernel/eventpoll";
 export * from "./kernel/socket_send";

@@ -288,7 +288,7 @@ describe("a remote peer that resets or half-closes (tcp_reset, tcp_fin)", () => 
   it("a RST off rcv_nxt is ignored (RFC 5961 challenge ACK): the data before it is still read", () => {
     const b = server((p) => {
       p.send(100, 1_000_000);
-      p.k.engine.at(2_000_000, () => { p.snd_nxt -= 50; p.reset(2_000_000); p.snd_nxt += 50; p.close(3_000_000); });
+      p.k.engine.at(2_000_000, () => { p.write_seq -= 50; p.reset(2_000_000); p.write_seq += 50; p.close(3_000_000); });
     }, false);
     expect(b.r).toEqual([100, 0]);
   });

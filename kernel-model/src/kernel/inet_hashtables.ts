@@ -10,7 +10,7 @@
 // the 4-tuple): remote addresses are numbered as first seen, and (address number, remote port,
 // local port) packed in one number below 2^53, so a lookup builds no string.
 
-import type { SkBuff, Sock } from "./sock";
+import type { SkBuff, Sock, TcpRemote } from "./sock";
 
 /** struct request_sock (include/net/request_sock.h): a half-open connection (SYN received). */
 export interface RequestSock {
@@ -21,7 +21,7 @@ export interface RequestSock {
   /** Peer's initial sequence number; data starts at rcv_isn + 1. */
   rcv_isn: number;
   /** Model: the remote end, told about the SYN-ACK so it can answer with the ACK. */
-  peer: { onSynAck(t: number): void } | null;
+  peer: TcpRemote | null;
 }
 
 export interface InetHashtables {

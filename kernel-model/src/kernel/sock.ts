@@ -102,8 +102,9 @@ export interface SkBuff {
   used: number;
   /** Model: tells the sender its frame was dropped (a TCP peer retransmits). */
   onDrop?: (k: Kernel, skb: SkBuff, where: string) => void;
-  /** Model: on a SYN, the peer to tell when the SYN-ACK leaves. */
-  synPeer?: { onSynAck(t: number): void };
+  /** Model: the remote TCP that sent this frame (its SYN, or a segment of a peer that reads our
+   *  window), told what 4.6.2 would transmit back to it: the SYN-ACK, ACKs. Absent over lo. */
+  peer?: TcpRemote;
   /** skb->sk and skb->destructor of a transmitted skb (skb_set_owner_w: sock_wfree); cleared
    *  by skb_orphan (loopback_xmit). Absent on frames from the wire. */
   sk?: Sock | null;
@@ -113,6 +114,17 @@ export interface SkBuff {
   ack_seq?: number;
   /** skb->peeked: a MSG_PEEK read has seen it (skb_set_peeked); udp_recvmsg's `peeked`. */
   peeked?: boolean;
+}
+
+/** Model: a remote TCP (net/peer.ts TcpPeer). The model puts nothing on eth0's wire, so what
+ *  4.6.2 would send to that host is told to it instead, at the time it leaves; the host learns
+ *  it rtt/2 later. */
+export interface TcpRemote {
+  /** The SYN-ACK left at t, offering the window rcv_wnd (a SYN-ACK's window is not scaled). */
+  onSynAck(t: number, rcv_wnd: number): void;
+  /** An ACK left at t: the cumulative ack (rcv_nxt) and the right edge of the window it
+   *  advertises (rcv_wup + rcv_wnd), tcp_send_ack's two facts for the sender. */
+  onAck(t: number, ack: number, edge: number): void;
 }
 
 /** truesize of a received frame: igb's half-page buffer (2048) + the sk_buff head (256). */

@@ -8,11 +8,15 @@
 //   (SO_RCVLOWAT, MSG_WAITALL) is reached; sleep in sk_wait_data when there is not enough.
 //   4.6's prequeue: before sleeping the reader registers as tp->ucopy.task, so softirq hands it
 //   segments unprocessed and it runs TCP itself (tcp_prequeue_process) when it wakes.
+// * tcp_cleanup_rbuf, after a read: the window update (an ACK when the read freed enough
+//   buffer to at least double the window on offer), to a remote peer that reads the window.
 // * tcp_poll: the readiness mask epoll and poll() see.
 //
 // Model vs kernel: no sequence wraparound, congestion control, retransmission timers, urgent
-// data or MSG_PEEK; no window updates (no tcp_cleanup_rbuf). ACKs are sent only on connections
-// over lo (tcp_output.ts), never to remote peers behind eth0.
+// data or MSG_PEEK. ACKs are real segments only over lo (tcp_output.ts); to a remote peer behind eth0 they
+// are told, not transmitted (tcpSendAckRemote). tcp_cleanup_rbuf never finds a delayed ACK
+// pending (the model ACKs every segment when it arrives), and over lo it has no window to
+// update.
 
 import { skb_copy_datagram_msg } from "./datagram";
 import type { Kernel } from "./kernel";
@@ -28,7 +32,9 @@ import {
 import { inet_release, inet_recvmsg, inet_bind, inet_listen, inet_accept } from "./af_inet";
 import { inet_sendmsg, inet_shutdown, inet_stream_connect } from "./af_inet_send";
 import { tcp_sendmsg, sk_stream_is_writeable, sk_stream_write_space } from "./tcp_send";
-import { TCP_INIT_CWND, tcp_send_fin, tcp_v4_connect, tcpOverLo } from "./tcp_output";
+import {
+  TCP_INIT_CWND, tcp_send_fin, tcp_v4_connect, tcpOverLo, tcp_receive_window, __tcp_select_window, tcpSendAckRemote, tcpWindowClamp,
+} from "./tcp_output";
 import { SOCK_NOSPACE } from "./sock_wmem";
 import { bhEnablePoint } from "./softirq";
 import type { SendMsghdr } from "./socket_send";
@@ -47,7 +53,16 @@ export interface TcpSock extends Sock {
   rcv_nxt: number;
   /** Head of yet-unread data (advanced by tcp_recvmsg as it copies). */
   copied_seq: number;
-  /** 4.6 only: the prequeue. task = the reader sleeping in tcp_recvmsg (tp->ucopy.task). */
+  /** The receive window last advertised (tcp_select_window, at every ACK to a remote peer):
+   *  rcv_wnd bytes from rcv_wup, which was rcv_nxt then. Over lo the model advertises none. */
+  rcv_wnd: number;
+  rcv_wup: number;
+  /** The advertised window's ceiling: the SYN-ACK's window at first, raised by
+   *  tcp_grow_window (softirq or the reader's TCP processing) up to window_clamp. */
+  rcv_ssthresh: number;
+  /** 4.6 only: the prequeue. task = the reader sleeping in tcp_recvmsg (tp->ucopy.task). A
+   *  sock starts with the shared, frozen UCOPY_INIT (tcp_prequeue_init's zeroes); its own is
+   *  allocated when tcp_recvmsg first writes to it, so an idle connection carries none. */
   ucopy: { prequeue: SkBuff[]; task: TaskStruct | null; len: number; memory: number; msg: Msghdr | null };
   out_of_order_queue: SkBuff[];
   /** icsk_accept_queue: established children waiting for accept(). */
@@ -66,12 +81,25 @@ export interface TcpSock extends Sock {
   snd_cwnd: number;
 }
 
+/** tcp_prequeue_init's state, shared by every sock until its reader first writes tp->ucopy
+ *  (frozen: a write that forgot to allocate throws instead of sharing). */
+const UCOPY_INIT: TcpSock["ucopy"] = Object.freeze({ prequeue: emptyQueue<SkBuff>(), task: null, len: 0, memory: 0, msg: null }) as TcpSock["ucopy"];
+
+/** tp->ucopy, the sock's own from here on (tcp_recvmsg, before its first write). */
+function ucopyOwn(tp: TcpSock): TcpSock["ucopy"] {
+  if (tp.ucopy === UCOPY_INIT) tp.ucopy = { prequeue: emptyQueue(), task: null, len: 0, memory: 0, msg: null };
+  return tp.ucopy;
+}
+
 /** A zeroed tcp_sock (sk_prot_alloc of tcp_prot.obj_size): the sock's fields and TCP's in one
  *  object; the queues are the shared empty queue until their first skb. */
 class TcpSockZero extends SockZero implements TcpSock {
   rcv_nxt = 0;
   copied_seq = 0;
-  ucopy: TcpSock["ucopy"] = { prequeue: emptyQueue(), task: null, len: 0, memory: 0, msg: null };
+  rcv_wnd = 0;
+  rcv_wup = 0;
+  rcv_ssthresh = 0;
+  ucopy: TcpSock["ucopy"] = UCOPY_INIT;
   out_of_order_queue: SkBuff[] = emptyQueue();
   icsk_accept_queue: TcpSock[] = emptyQueue();
   sk_max_ack_backlog = 0;
@@ -96,7 +124,7 @@ export function tcp_v4_init_sock(k: Kernel, sk: Sock): number {
   k.tr?.enter("tcp_v4_init_sock", "tcp_v4_init_sock(sk)");
   k.tr?.enter("tcp_init_sock", "tcp_init_sock(sk)");
   const tp = tcp_sk(sk);
-  tp.ucopy = { prequeue: emptyQueue(), task: null, len: 0, memory: 0, msg: null }; // tcp_prequeue_init
+  tp.ucopy = UCOPY_INIT; // tcp_prequeue_init
   sk.sk_state = TCP_CLOSE;
   sk.sk_sndbuf = k.sysctl.tcp_wmem_default;
   sk.sk_rcvbuf = k.sysctl.tcp_rmem_default;
@@ -264,6 +292,7 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     }
     let doPrequeue = false;
     if (!k.sysctl.tcp_low_latency && tp.ucopy.task === user_recv) {
+      ucopyOwn(tp);
       // Install new reader: the softirq will now prequeue segments for us
       if (!user_recv && !(flags & (MSG_TRUNC | MSG_PEEK))) {
         user_recv = me;
@@ -315,13 +344,50 @@ export function* tcp_recvmsg(k: Kernel, sk: Sock, msg: Msghdr, len: number, nonb
     tp.ucopy.len = 0;
     tp.ucopy.msg = null;
   }
-  // tcp_cleanup_rbuf would send a window update: the model sends none (over lo it ACKs every
-  // segment on receipt), the call is traced
-  k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "window update (not modelled)", "tcp_cleanup_rbuf");
+  tcp_cleanup_rbuf(k, sk, copied, msg);
   release_sock(k, sk);
   yield* bhEnablePoint(k, "release_sock");
   k.tr?.exit();
   return copied;
+}
+
+/** tcp_cleanup_rbuf(sk, copied) (net/ipv4/tcp.c), its window update: ACK at once if this read
+ *  freed enough buffer that the window can at least double ("Lots" means "at least twice"),
+ *  and only when less than half of window_clamp is left on offer. The ACK goes to the remote
+ *  peer that sent the data just read (tcpSendAckRemote). Traced as a leaf whatever it decides.
+ *  MODEL: the first rule (an ACK already scheduled and due) never applies, as the model ACKs
+ *  every segment when it arrives; over lo no window is advertised, so there is nothing to
+ *  update. */
+function tcp_cleanup_rbuf(k: Kernel, sk: Sock, copied: number, msg: Msghdr): void {
+  if (tcpOverLo(sk)) {
+    k.tr?.leaf("tcp_cleanup_rbuf(sk, copied)", "window update (not modelled)", "tcp_cleanup_rbuf");
+    return;
+  }
+  const tp = tcp_sk(sk);
+  let time_to_ack = false;
+  let rcv_window_now = -1;
+  let new_window = -1;
+  if (copied > 0 && !(sk.sk_shutdown & RCV_SHUTDOWN)) {
+    rcv_window_now = tcp_receive_window(tp);
+    // Optimize, __tcp_select_window() is not cheap.
+    if (2 * rcv_window_now <= tcpWindowClamp(sk)) {
+      new_window = __tcp_select_window(sk);
+      if (new_window && new_window >= 2 * rcv_window_now) time_to_ack = true;
+    }
+  }
+  if (k.tr) {
+    const why = time_to_ack ? `window update: new_window ${new_window} >= 2 * rcv_window_now ${rcv_window_now}: tcp_send_ack`
+      : rcv_window_now < 0 ? (copied > 0 ? "no window update: RCV_SHUTDOWN" : "no window update: nothing read")
+      : new_window < 0 ? `no window update: rcv_window_now ${rcv_window_now} > window_clamp / 2`
+      : `no window update: new_window ${new_window} < 2 * rcv_window_now ${rcv_window_now}`;
+    k.tr.leaf("tcp_cleanup_rbuf(sk, copied)", why, "tcp_cleanup_rbuf");
+  }
+  if (time_to_ack) {
+    // the host that sent what this read took (or what a MSG_PEEK left queued)
+    const consumed = msg.msg_iter.consumed;
+    const from = consumed.length > 0 ? (consumed[consumed.length - 1] as SkBuff) : sk.sk_receive_queue[0];
+    tcpSendAckRemote(k, sk, from?.peer);
+  }
 }
 
 /** sk_eat_skb, recording the skb as consumed by this read (end-to-end latency). */

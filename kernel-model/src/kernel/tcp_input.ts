@@ -26,20 +26,30 @@
 //   tcp_check_space -> tcp_new_space -> sk_write_space) and tcp_ack_snd_check / __tcp_ack_snd_check
 //   -> tcp_send_ack; tcp_rcv_synsent_state_process -> tcp_finish_connect for connect().
 //
-// Model vs kernel: ACKs are sent at once for every segment, and only over lo; no window, no
-// coalescing (tcp_try_coalesce), no urgent data; a segment over the receive buffer is dropped
-// (a remote peer retransmits it after an RTO; over lo it is lost: the model has no receive
-// window to stop the sender first).
+// * The window: tcp_event_data_recv's tcp_grow_window raises rcv_ssthresh; every ACK chooses
+//   the advertised window (tcp_output.ts tcp_select_window).
+//
+// Model vs kernel: an ACK is sent at once for every segment (quick-ACK mode: no delayed ACKs,
+// no ato): over lo a real segment (traced); to a remote peer that reads the window (skb->peer)
+// it is told to the peer, untraced (tcp_output.ts tcpSendAckRemote). No coalescing
+// (tcp_try_coalesce), no urgent data. The out-of-order queue is not charged to sk_rmem_alloc. A
+// segment that finds sk_rmem_alloc over sk_rcvbuf is dropped (tcp_prune_queue's collapse into
+// compact skbs is not modelled, so small segments, whose truesize is many times their payload,
+// can still overrun a window sized for full ones); a remote peer sends it again after an RTO,
+// over lo it is lost (the model's own sender ignores the window).
 
 import type { Kernel } from "./kernel";
 import {
-  sk_forced_mem_schedule, sk_rmem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN,
+  sk_forced_mem_schedule, skb_set_owner_r, sock_owned_by_user, SK_MEM_QUANTUM, SOCK_DEAD, SOCK_DONE, RCV_SHUTDOWN,
   TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT,
   type SkBuff, type Sock,
 } from "./sock";
 import { charge } from "./sched";
 import { tcp_done, tcp_sk } from "./tcp";
-import { atomicRun, tcp_send_ack, tcp_write_xmit, tcpOverLo } from "./tcp_output";
+import {
+  atomicRun, tcp_send_ack, tcp_space, tcp_win_from_space, tcp_write_xmit, tcpOverLo, tcpSendAckRemote, tcpWindowClamp,
+  TCP_ADVMSS, TCP_RCV_MSS, TCP_RMEM_MAX,
+} from "./tcp_output";
 import { SOCK_NOSPACE } from "./sock_wmem";
 import { ECONNREFUSED, ECONNRESET, EPIPE, errnoName } from "./errno";
 import { tcp_v4_conn_request } from "./tcp_ipv4";
@@ -78,11 +88,12 @@ export function tcp_rcv_established(k: Kernel, sk: Sock, skb: SkBuff): void {
       }
       tcp_queue_rcv(k, sk, skb, "tcp_queue_rcv(sk, skb, tcp_header_len, &fragstolen)");
     }
+    tcp_event_data_recv(sk, skb);
     if (skb.ack_seq !== undefined && skb.ack_seq !== tp.snd_una) {
       // tcp_input.c:5416: data that also ACKs what we sent (the model's own TCP, over lo)
       tcp_data_snd_check(k, sk, tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_DATA)"));
     }
-    tcpAckSndCheck(k, sk, false);
+    tcpAckSndCheck(k, sk, skb, false);
     sk.sk_data_ready(k, sk);
   } else if (skb.rst) {
     tcp_validate_incoming(k, sk, skb);
@@ -129,9 +140,15 @@ export function tcp_ack(k: Kernel, sk: Sock, skb: SkBuff, text: string): number 
 }
 
 /** tcp_ack_snd_check / __tcp_ack_snd_check(sk, ofo_possible): the model ACKs every segment at
- *  once (quick-ACK mode) and only over lo (a remote peer's ACKs are not modelled). */
-function tcpAckSndCheck(k: Kernel, sk: Sock, viaInline: boolean): void {
-  if (!tcpOverLo(sk) || sk.sk_state === TCP_CLOSE) return;
+ *  once (quick-ACK mode). Over lo the ACK is a real segment (tcp_send_ack, traced); to a remote
+ *  host it is chosen and told to the peer if it reads ACKs (tcpSendAckRemote), untraced:
+ *  per-segment ACK lines would change every trace of a remote connection. */
+function tcpAckSndCheck(k: Kernel, sk: Sock, skb: SkBuff, viaInline: boolean): void {
+  if (sk.sk_state === TCP_CLOSE) return;
+  if (!tcpOverLo(sk)) {
+    tcpSendAckRemote(k, sk, skb.peer);
+    return;
+  }
   if (viaInline) k.tr?.enter("tcp_ack_snd_check", "tcp_ack_snd_check(sk)");
   k.tr?.enter("__tcp_ack_snd_check", `__tcp_ack_snd_check(sk, ${viaInline ? 1 : 0})`, "quick ACK: tcp_send_ack");
   tcp_send_ack(k, sk);
@@ -212,7 +229,44 @@ function step5(k: Kernel, sk: Sock, skb: SkBuff): void {
   const freed = tcp_ack(k, sk, skb, "tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)");
   tcp_data_queue(k, sk, skb);
   tcp_data_snd_check(k, sk, freed);
-  if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, true);
+  if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, skb, true);
+}
+
+/** tcp_event_data_recv(sk, skb), for the window only: a data segment of 128 bytes or more may
+ *  raise rcv_ssthresh (tcp_grow_window). MODEL: no delayed-ACK engine (ato, quick-ACK count)
+ *  and no rcv_mss measurement: the model ACKs every segment, and rcv_mss is TCP_RCV_MSS. */
+function tcp_event_data_recv(sk: Sock, skb: SkBuff): void {
+  if (skb.len >= 128) tcp_grow_window(sk, skb);
+}
+
+/** tcp_grow_window(sk, skb): raise rcv_ssthresh, the ceiling of the advertised window, when
+ *  segments like this one fit the buffer with their overhead: check #1, the window is not at
+ *  window_clamp nor beyond the free space; check #2, half of truesize as window still covers
+ *  the payload (else __tcp_grow_window). MODEL: never under memory pressure. */
+function tcp_grow_window(sk: Sock, skb: SkBuff): void {
+  const tp = tcp_sk(sk);
+  const clamp = tcpWindowClamp(sk);
+  if (tp.rcv_ssthresh < clamp && tp.rcv_ssthresh < tcp_space(sk)) {
+    let incr = tcp_win_from_space(skb.truesize) <= skb.len ? 2 * TCP_ADVMSS : __tcp_grow_window(sk, skb);
+    if (incr) {
+      incr = Math.max(incr, 2 * skb.len);
+      tp.rcv_ssthresh = Math.min(tp.rcv_ssthresh + incr, clamp);
+    }
+  }
+}
+
+/** __tcp_grow_window(sk, skb): the slow part of check #2: would this skb's overhead fit if
+ *  the buffer grew to tcp_rmem[2]? Then two segments' worth, else nothing. */
+function __tcp_grow_window(sk: Sock, skb: SkBuff): number {
+  const tp = tcp_sk(sk);
+  let truesize = tcp_win_from_space(skb.truesize) >> 1;
+  let window = tcp_win_from_space(TCP_RMEM_MAX) >> 1;
+  while (tp.rcv_ssthresh <= window) {
+    if (truesize <= skb.len) return 2 * TCP_RCV_MSS; // 2 * inet_csk(sk)->icsk_ack.rcv_mss
+    truesize >>= 1;
+    window >>= 1;
+  }
+  return 0;
 }
 
 /** tcp_queue_rcv: append to sk_receive_queue, charge sk_rmem_alloc (sk_mem_charge), advance rcv_nxt. */
@@ -240,7 +294,7 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
       k.tr?.leaf("sk_forced_mem_schedule(sk, skb->truesize)", `sk_forward_alloc += ${Math.ceil(skb.truesize / SK_MEM_QUANTUM) * SK_MEM_QUANTUM} (whole pages)`);
       sk_forced_mem_schedule(sk, skb.truesize);
     }
-    if (skb.len > 0 && !empty && !sk_rmem_schedule(sk, skb.truesize)) {
+    if (skb.len > 0 && !empty && !tcp_try_rmem_schedule(sk, skb.truesize)) {
       // tcp_try_rmem_schedule failed even after pruning: drop (TCPRcvQDrop)
       k.tr?.leaf("tcp_try_rmem_schedule(sk, skb, skb->truesize)", "failed: sk_rmem_alloc over sk_rcvbuf: drop (TCPRcvQDrop)", "tcp_try_rmem_schedule");
       sk.sk_drops++;
@@ -248,6 +302,7 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
       skb.onDrop?.(k, skb, "rcvbuf");
     } else {
       tcp_queue_rcv(k, sk, skb);
+      if (skb.len > 0) tcp_event_data_recv(sk, skb);
       if (skb.fin) tcp_fin(k, sk);
       tcp_ofo_queue(k, sk);
       if (!(sk.sk_flags & SOCK_DEAD)) sk.sk_data_ready(k, sk);
@@ -256,10 +311,22 @@ export function tcp_data_queue(k: Kernel, sk: Sock, skb: SkBuff): void {
     k.tr?.leaf("out of order: tcp_data_queue_ofo(sk, skb)", "乱序: 放入 out_of_order_queue, 不唤醒");
     if (isEmptyQueue(tp.out_of_order_queue)) tp.out_of_order_queue = []; // allocated on first use
     ofoInsert(tp.out_of_order_queue, skb);
+    tcp_grow_window(sk, skb); // tcp_data_queue_ofo
   } else {
     k.tr?.leaf("old duplicate: drop", "already received");
   }
   k.tr?.exit();
+}
+
+/** tcp_try_rmem_schedule(sk, skb, size): the receive buffer takes the segment unless
+ *  sk_rmem_alloc is already over sk_rcvbuf (the test is before the charge, so the last skb
+ *  may overshoot, as in 4.6.2); then tcp_prune_queue would collapse the queue into compact
+ *  skbs, which the model does not do, so the segment is dropped. Memory is reserved in whole
+ *  pages (sk_rmem_schedule; no global tcp_mem pressure in the model). */
+function tcp_try_rmem_schedule(sk: Sock, size: number): boolean {
+  if (sk.sk_backlog.rmem_alloc > sk.sk_rcvbuf) return false;
+  if (size > sk.sk_forward_alloc) sk_forced_mem_schedule(sk, size);
+  return true;
 }
 
 /** The out-of-order queue stays sorted by seq (tcp_data_queue_ofo walks its rb-tree): a binary
@@ -322,7 +389,7 @@ export function tcp_rcv_state_process(k: Kernel, sk: Sock, skb: SkBuff): void {
     } else {
       tcp_data_queue(k, sk, skb);
       tcp_data_snd_check(k, sk, freed);
-      if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, true);
+      if (skb.end_seq !== skb.seq) tcpAckSndCheck(k, sk, skb, true);
     }
   }
   k.tr?.exit();

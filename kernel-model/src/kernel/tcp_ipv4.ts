@@ -18,10 +18,11 @@
 //   sk_data_ready) -> accept queue -> tcp_child_process -> listener's sk_data_ready.
 //
 // Model vs kernel: no checksums, options, timestamps, SYN cookies or TIME_WAIT; the SYN-ACK to
-// a remote peer is not a real frame: the peer is told when it leaves. A local client (over lo)
-// gets a real SYN-ACK (tcp_v4_send_synack, tcp_output.ts).
+// a remote peer is not a real frame: the peer is told when it leaves, and the window it offers
+// (tcp_openreq_init_rwin). A local client (over lo) gets a real SYN-ACK (tcp_v4_send_synack,
+// tcp_output.ts).
 
-import { tcp_v4_send_synack } from "./tcp_output";
+import { tcp_full_space, tcp_select_initial_window, tcp_v4_send_synack, tcpWindowClamp, TCP_RCV_MSS } from "./tcp_output";
 import type { Kernel } from "./kernel";
 import { charge } from "./sched";
 import {
@@ -112,6 +113,12 @@ export function tcp_v4_do_rcv(k: Kernel, sk: Sock, skb: SkBuff): number {
   return 0;
 }
 
+/** tcp_openreq_init_rwin(req, sk_listener, dst) (tcp_minisocks.c): the window a SYN-ACK
+ *  offers, from the listener's buffer (tcp_full_space) by tcp_select_initial_window. */
+function tcp_openreq_init_rwin(listener: Sock): number {
+  return tcp_select_initial_window(tcp_full_space(listener), TCP_RCV_MSS); // mss - TCPOLEN_TSTAMP_ALIGNED
+}
+
 /** tcp_conn_request (via icsk_af_ops->conn_request = tcp_v4_conn_request): SYN on a listener. */
 export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
   k.tr?.enter("tcp_v4_conn_request", "icsk->icsk_af_ops->conn_request(sk, skb) = tcp_v4_conn_request(sk, skb)");
@@ -120,14 +127,14 @@ export function tcp_v4_conn_request(k: Kernel, sk: Sock, skb: SkBuff): void {
     k.tr?.leaf("sk_acceptq_is_full(sk): drop the SYN (ListenOverflows)");
     k.stats.listenOverflows++;
   } else {
-    const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.synPeer ?? null };
+    const req: RequestSock = { rsk_listener: sk, saddr: skb.saddr, sport: skb.sport, dport: skb.dport, rcv_isn: skb.seq, peer: skb.peer ?? null };
     k.hash.ehash.set(skbEhashKey(skb), req); // inet_csk_reqsk_queue_hash_add
     k.tr?.enter("tcp_conn_request", "tcp_conn_request(&tcp_request_sock_ops, &tcp_request_sock_ipv4_ops, sk, skb)");
     k.tr?.leaf("req = inet_reqsk_alloc(rsk_ops, sk, !want_cookie)", "半连接: request_sock (TCP_NEW_SYN_RECV)");
     k.tr?.leaf("inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)");
     if (req.peer) {
       k.tr?.leaf("af_ops->send_synack(sk, dst, &fl, req, &foc, false)", "SYN-ACK 发出");
-      req.peer.onSynAck(k.now);
+      req.peer.onSynAck(k.now, tcp_openreq_init_rwin(sk)); // the SYN-ACK's window
     } else if (skb.saddr === "127.0.0.1") tcp_v4_send_synack(k, req); // a local connect(): over lo
     k.tr?.exit();
   }
@@ -190,7 +197,9 @@ function tcp_v4_syn_recv_sock(k: Kernel, listener: TcpSock, req: RequestSock): T
   child.inet_num = listener.inet_num;
   child.inet_daddr = req.saddr;
   child.inet_dport = req.sport;
-  child.rcv_nxt = child.copied_seq = req.rcv_isn + 1;
+  child.rcv_nxt = child.copied_seq = child.rcv_wup = req.rcv_isn + 1;
+  child.rcv_wnd = tcp_openreq_init_rwin(listener); // tcp_create_openreq_child: req->rsk_rcv_wnd
+  child.rcv_ssthresh = Math.min(child.rcv_wnd, tcpWindowClamp(child)); // and tcp_init_buffer_space
   child.snd_una = child.snd_nxt = child.write_seq = 1; // our SYN-ACK (ISN 0) was ACKed
   k.socks_alive++;
   k.tr?.exit();

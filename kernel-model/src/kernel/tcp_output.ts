@@ -14,6 +14,11 @@
 //   bottom-half enable (release_sock, after tcp_prequeue_process: bhEnablePoint).
 // * tcp_send_fin(k, sk) (generator, tcp_shutdown in process context, bottom halves on): the
 //   FIN's NET_RX runs at ip_finish_output2's rcu_read_unlock_bh, inside the call.
+// * The receive window: tcp_select_initial_window (the SYN-ACK's), __tcp_select_window (what
+//   the buffer allows now), tcp_select_window (never shrink; rcv_wnd, rcv_wup), with
+//   include/net/tcp.h's tcp_receive_window, tcp_space, tcp_full_space, tcp_win_from_space.
+//   tcpSendAckRemote(k, sk, peer): tcp_send_ack to a host behind eth0: the window is chosen as
+//   for a real ACK and the peer (skb->peer, net/peer.ts) is told ack and right edge.
 //
 // Model vs kernel (documented simplifications):
 // * TCP_NODELAY semantics (the probe sets it): no Nagle, no autocorking, no TSQ; one skb per
@@ -21,14 +26,20 @@
 // * Congestion control: a fixed snd_cwnd of 10 segments (TCP_INIT_CWND), never reduced: lo
 //   loses nothing, so no retransmission timers, RTO or fast retransmit are modelled.
 // * The receiver ACKs every data segment at once (quick-ACK mode); delayed ACKs (ATO, 40 ms
-//   minimum) and ACKs from tcp_cleanup_rbuf are not modelled. No window updates or options.
+//   minimum) are not modelled. Over lo no window is advertised (no options either) and the
+//   sender ignores it; tcp_cleanup_rbuf's window updates go to remote peers only.
+// * The window, to remote peers: window scaling on with rcv_wscale 7 (tcp_rmem[2] = 6 MB);
+//   icsk_ack.rcv_mss is a full segment (1448), advmss 1460; window_clamp is derived from
+//   sk_rcvbuf as tcp_init_buffer_space sets it, and tcp_fixup_rcvbuf's raise of sk_rcvbuf and
+//   receive-buffer autotuning (tcp_rcv_space_adjust) are not modelled (sk_rcvbuf stays
+//   tcp_rmem[1] = 87380 unless SO_RCVBUF sets it); never under memory pressure.
 // * Initial sequence numbers are 0 on both sides (data starts at 1).
 
 import type { Kernel } from "./kernel";
 import { charge, holdPayInPlace, OP_BURN, OP_SCHED, type KGen } from "./sched";
 import { ip_local_out, type Flowi4 } from "./ip_output";
 import { skbAllocTruesize, skb_set_owner_w } from "./sock_wmem";
-import { TCP_CLOSE, TCP_SYN_SENT, type SkBuff, type Sock } from "./sock";
+import { TCP_CLOSE, TCP_SYN_SENT, type SkBuff, type Sock, type TcpRemote } from "./sock";
 import { IPPROTO_TCP } from "./socket";
 import { tcp_sk, type TcpSock } from "./tcp";
 import { ehashKey, loAddrNo, type RequestSock } from "./inet_hashtables";
@@ -42,6 +53,119 @@ export const TCP_INIT_CWND = 10;
 export const TCP_LO_MSS = 65483;
 /** MAX_TCP_HEADER headroom of a TCP skb (4.6 on x86-64: 320 bytes, an estimate). */
 const MAX_TCP_HEADER = 320;
+
+// ---- the receive window (tcp_output.c tcp_select_window, include/net/tcp.h) ----
+
+/** tp->advmss of a connection over eth0: dst_metric_advmss, MTU 1500 minus IP and TCP headers. */
+export const TCP_ADVMSS = 1460;
+/** icsk_ack.rcv_mss, the model's fixed guess of the peer's MSS: a full segment with
+ *  timestamps (1460 - TCPOLEN_TSTAMP_ALIGNED), what tcp_measure_rcv_mss settles on for a bulk
+ *  sender. Also the mss tcp_openreq_init_rwin rounds the initial window by. */
+export const TCP_RCV_MSS = 1448;
+/** rx_opt.rcv_wscale: what tcp_select_initial_window picks for sysctl_tcp_rmem[2] = 6 MB
+ *  (6291456 >> 7 <= 65535); both ends are Linux, so window scaling is on. */
+export const TCP_RCV_WSCALE = 7;
+/** sysctl_tcp_rmem[2] (tcp_init on a machine with a few GB): __tcp_grow_window's yardstick. */
+export const TCP_RMEM_MAX = 6291456;
+
+/** tcp_win_from_space(space) with sysctl_tcp_adv_win_scale = 1: half of the buffer is
+ *  offered as window, the other half is left for skb overhead (truesize beyond the payload). */
+export function tcp_win_from_space(space: number): number {
+  return space - (space >> 1);
+}
+
+/** tcp_space(sk): window for the buffer still free (negative when sk_rmem_alloc is over
+ *  sk_rcvbuf; "caller must be prepared to deal with negative returns"). */
+export function tcp_space(sk: Sock): number {
+  return tcp_win_from_space(sk.sk_rcvbuf - sk.sk_backlog.rmem_alloc);
+}
+
+/** tcp_full_space(sk): window for the whole buffer. */
+export function tcp_full_space(sk: Sock): number {
+  return tcp_win_from_space(sk.sk_rcvbuf);
+}
+
+/** tcp_receive_window(tp): what is left of the window last advertised. */
+export function tcp_receive_window(tp: TcpSock): number {
+  const win = tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt;
+  return win < 0 ? 0 : win;
+}
+
+/** tp->window_clamp as tcp_init_buffer_space leaves it (tcp_app_win = 31 changes nothing;
+ *  "Force reservation of one segment"): tcp_full_space minus one advmss. MODEL: derived from
+ *  the current sk_rcvbuf instead of stored when the connection is established. */
+export function tcpWindowClamp(sk: Sock): number {
+  const maxwin = tcp_full_space(sk);
+  return maxwin > 2 * TCP_ADVMSS ? Math.max(2 * TCP_ADVMSS, maxwin - TCP_ADVMSS) : maxwin;
+}
+
+/** tcp_default_init_rwnd(mss) (tcp_output.c): twice TCP_INIT_CWND segments. */
+function tcp_default_init_rwnd(mss: number): number {
+  return mss > 1460 ? Math.max(Math.floor((1460 * TCP_INIT_CWND * 2) / mss), 2) : TCP_INIT_CWND * 2;
+}
+
+/** tcp_select_initial_window(__space, mss, &rcv_wnd, ...) as tcp_openreq_init_rwin calls it for
+ *  a passive open (space = tcp_full_space(listener), no window_clamp set, window scaling on):
+ *  the rcv_wnd of the SYN-ACK, which is also the child's rcv_wnd and rcv_ssthresh. With the
+ *  defaults: min(43690 rounded down to 30 * 1448, 20 * 1448) = 28960. */
+export function tcp_select_initial_window(space: number, mss: number): number {
+  if (space < 0) space = 0;
+  if (space > mss) space = Math.floor(space / mss) * mss; // Quantize space offering to a multiple of mss
+  let rcv_wnd = space; // sysctl_tcp_workaround_signed_windows = 0
+  if (mss > 1 << TCP_RCV_WSCALE) rcv_wnd = Math.min(rcv_wnd, tcp_default_init_rwnd(mss) * mss);
+  return rcv_wnd;
+}
+
+/** __tcp_select_window(sk): the window the buffer allows now ("raw": neither the never-shrink
+ *  rule nor scaling applied). With window scaling on: zero when less than half of the space is
+ *  free and that is below 1/16 of the buffer or one MSS; else the free space, at most
+ *  rcv_ssthresh, rounded up to a multiple of 1 << rcv_wscale. MODEL: never under memory
+ *  pressure (tcp_under_memory_pressure). */
+export function __tcp_select_window(sk: Sock): number {
+  const tp = tcp_sk(sk);
+  let mss = TCP_RCV_MSS; // icsk->icsk_ack.rcv_mss
+  let free_space = tcp_space(sk);
+  const allowed_space = tcp_full_space(sk);
+  const full_space = Math.min(tcpWindowClamp(sk), allowed_space);
+  if (mss > full_space) mss = full_space;
+  if (free_space < full_space >> 1) {
+    // free_space might become our new window, make sure we don't increase it due to wscale
+    free_space &= ~((1 << TCP_RCV_WSCALE) - 1); // round_down
+    if (free_space < allowed_space >> 4 || free_space < mss) return 0;
+  }
+  if (free_space > tp.rcv_ssthresh) free_space = tp.rcv_ssthresh;
+  // rx_opt.rcv_wscale != 0: advertise enough space so that it won't get scaled away
+  let window = free_space;
+  if ((window >> TCP_RCV_WSCALE) << TCP_RCV_WSCALE !== window) window = ((window >> TCP_RCV_WSCALE) + 1) << TCP_RCV_WSCALE;
+  return window;
+}
+
+/** tcp_select_window(sk): choose the window to advertise, never shrinking the one offered
+ *  before; record it (rcv_wnd, rcv_wup = rcv_nxt) and return the header's 16-bit window
+ *  field (the window >> rcv_wscale). */
+export function tcp_select_window(sk: Sock): number {
+  const tp = tcp_sk(sk);
+  const cur_win = tcp_receive_window(tp);
+  let new_win = __tcp_select_window(sk);
+  if (new_win < cur_win) {
+    // Never shrink the offered window: ALIGN(cur_win, 1 << rcv_wscale)
+    new_win = (cur_win + (1 << TCP_RCV_WSCALE) - 1) & ~((1 << TCP_RCV_WSCALE) - 1);
+  }
+  tp.rcv_wnd = new_win;
+  tp.rcv_wup = tp.rcv_nxt;
+  new_win = Math.min(new_win, 65535 << TCP_RCV_WSCALE);
+  return new_win >> TCP_RCV_WSCALE; // RFC1323 scaling applied
+}
+
+/** tcp_send_ack(sk) to a host behind eth0 (tcp_transmit_skb -> tcp_select_window): the model
+ *  puts no ACK on the wire and traces none; the window is chosen (rcv_wnd, rcv_wup) and the
+ *  peer, when it reads ACKs (skb->peer), is told their two facts: the cumulative ack and the
+ *  right edge of the window, as the sender reads the scaled field. */
+export function tcpSendAckRemote(k: Kernel, sk: Sock, peer: TcpRemote | undefined): void {
+  const tp = tcp_sk(sk);
+  const field = tcp_select_window(sk);
+  peer?.onAck(k.now, tp.rcv_nxt, tp.rcv_wup + field * (1 << TCP_RCV_WSCALE));
+}
 
 /** Run a transmit path from code that cannot sleep (softirq, or TCP processing with bottom
  *  halves off): its CPU time is charged, softirqs it raises stay pending (bh disabled). */

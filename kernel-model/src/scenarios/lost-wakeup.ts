@@ -2,8 +2,9 @@
 // No Linux file (it exercises net/core/sock.c sk_wait_data). Book: §3.3.1 等待接收消息.
 //
 // Interface: lostWakeup({seed, buggy, packets, cpus}) runs one TCP reader in a read() loop and a
-// peer sending `packets` segments at Poisson times; returns whether the reader ended asleep
-// with data waiting for it (a lost wakeup), and what it read.
+// peer sending `packets` segments at Poisson times (open loop: net/peer.ts flowControl false);
+// returns whether the reader ended asleep with data waiting for it (a lost wakeup), and what it
+// read.
 //
 // With k.bugs.lostWakeup the model's sk_wait_data tests the queue first and queues itself after
 // a short window (release_sock's work); a segment whose softirq runs in that window finds no
@@ -55,7 +56,10 @@ export function lostWakeup(o: LostWakeupOptions): LostWakeupResult {
       lastRead = k.now;
     }
   });
-  const peer = new TcpPeer(k, { dport: 80 }).connect(100_000);
+  // open loop: the race needs the Poisson arrival times drawn here. A TCP sender would send in
+  // bursts as ACKs open its cwnd, and would stop once a stuck reader left cwnd segments unACKed
+  // on the prequeue (4.6's delayed-ACK timer that would process them is not modelled).
+  const peer = new TcpPeer(k, { dport: 80, flowControl: false }).connect(100_000);
   let t = 1_000_000;
   const packets = o.packets ?? 200;
   for (let i = 0; i < packets; i++) {

@@ -51,6 +51,10 @@ export interface ServerOptions {
    *  round robin as the probe's sender does (`rr`: message i to connection i mod conns; the
    *  default for the loopback sender). */
   order?: "random" | "rr";
+  /** Remote TCP senders keep within the server's receive window and a congestion window
+   *  (default true: TCP); false: each segment at its time whatever the server can take, a
+   *  dropped one sent again TCP_RTO_MIN later (net/peer.ts flowControl). */
+  flowControl?: boolean;
   /** Payload bytes per message (default 64; above TCP_MSS a message is several segments). */
   msgSize?: number;
   /** Bytes each read() asks for (default 65536: a TCP read takes all that is queued). The probe
@@ -109,6 +113,9 @@ export interface ServerRun {
   syscallsPerMsg: number;
   /** The loopback sender (its task, sent count, errors), or null for remote senders. */
   sender: LoopbackSender | null;
+  /** Segments the remote TCP peers sent again during the traffic phase (their
+   *  TcpRetransSegs): one per frame the server dropped. 0 for UDP and the loopback sender. */
+  retransmits: number;
 }
 
 /** The server's user-mode work for the n bytes a read returned (`work` ns per message). */
@@ -204,7 +211,7 @@ export function runServer(o: ServerOptions): ServerRun {
   const peers: TcpPeer[] = [];
   if (proto === "tcp" && !lsender) {
     // one SYN every 20 µs: slower than the softirq handles them, so the RX ring never overflows
-    for (let i = 0; i < o.conns; i++) peers.push(new TcpPeer(k, { dport: 80 }).connect(100_000 + i * 20_000));
+    for (let i = 0; i < o.conns; i++) peers.push(new TcpPeer(k, { dport: 80, flowControl: o.flowControl }).connect(100_000 + i * 20_000));
   }
   k.runUntilIdle();
   if (proto === "tcp" && o.model === "blocking" && receivers.length !== o.conns) {
@@ -219,6 +226,7 @@ export function runServer(o: ServerOptions): ServerRun {
   s.e2eLatency.length = 0;
   const delivered0 = s.delivered;
   const drops0 = s.ringDrops + s.backlogDrops + s.socketDrops;
+  const retransmits0 = sumRetransmits(peers);
   const cpu0 = k.cpuTime();
   const events0 = k.engine.events;
   const rng = k.rng.fork();
@@ -279,7 +287,16 @@ export function runServer(o: ServerOptions): ServerRun {
     events: k.engine.events - events0,
     wallMs: Math.round(performance.now() - wall0),
   };
-  return { summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0, sender: lsender };
+  return {
+    summary, kernel: k, receivers, syscallsPerMsg: delivered ? round4(sys / delivered) : 0, sender: lsender,
+    retransmits: sumRetransmits(peers) - retransmits0,
+  };
+}
+
+function sumRetransmits(peers: TcpPeer[]): number {
+  let n = 0;
+  for (const p of peers) n += p.retransmits;
+  return n;
 }
 
 /** The sockets an event-loop server watches: a non-blocking listener on port 80 (TCP), or one
