@@ -70,7 +70,10 @@ export const SOCK_DONE = 1 << 1;
 /** socket_wq->flags bit (sk_set_bit). */
 export const SOCKWQ_ASYNC_WAITDATA = 1;
 
-/** struct sk_buff (include/linux/skbuff.h), reduced to what the receive path needs. */
+/** struct sk_buff (include/linux/skbuff.h), reduced to what the receive path needs. Every
+ *  frame is built with all of these fields, in this order (peer.ts newSkb, tcp_output.ts tcpSkb,
+ *  sock_wmem.ts): one hidden class for every skb, so the receive path's property loads stay
+ *  monomorphic. */
 export interface SkBuff {
   /** Payload bytes (after the headers are pulled). */
   len: number;

@@ -117,6 +117,7 @@ export function* sock_alloc_send_skb(k: Kernel, sk: Sock, size: number, noblock:
     const skb: SkBuff = {
       len: 0, truesize: skbAllocTruesize(size), protocol: 0, saddr: "", saddrNo: -1, sport: 0, dport: 0, hash: 0,
       seq: 0, end_seq: 0, syn: false, ack: false, fin: false, rst: false, tstamp: 0, msgId: -1, used: 0,
+      onDrop: undefined, peer: undefined, sk: null, destructor: null, ack_seq: undefined, peeked: false,
     };
     skb_set_owner_w(k, skb, sk);
     return skb;

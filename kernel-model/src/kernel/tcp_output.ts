@@ -192,6 +192,7 @@ function tcpSkb(k: Kernel, sport: number, dport: number, len: number, seq: numbe
     len, truesize: skbAllocTruesize(len + MAX_TCP_HEADER), protocol: IPPROTO_TCP, saddr: "127.0.0.1", saddrNo: loAddrNo(k.hash), sport, dport, hash: 0,
     seq, end_seq: seq + len + (flags.syn ? 1 : 0) + (flags.fin ? 1 : 0), syn: !!flags.syn, ack: flags.ack ?? true, fin: !!flags.fin,
     rst: !!flags.rst, tstamp: 0, msgId: -1, used: 0,
+    onDrop: undefined, peer: undefined, sk: null, destructor: null, ack_seq: undefined, peeked: false,
   };
 }
 

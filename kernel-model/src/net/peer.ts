@@ -81,6 +81,7 @@ function newSkb(proto: number, saddr: string, saddrNo: number, sport: number, dp
   return {
     len, truesize: skbTruesize(len), protocol: proto, saddr, saddrNo, sport, dport, hash,
     seq: 0, end_seq: 0, syn: false, ack: true, fin: false, rst: false, tstamp: 0, msgId, used: 0, onDrop: undefined, peer: undefined,
+    sk: null, destructor: null, ack_seq: undefined, peeked: false,
   };
 }
 
