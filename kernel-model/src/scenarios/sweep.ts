@@ -4,8 +4,9 @@
 // Interface:
 // * grid({model: [...], conns: [...], rate: [...], ...}) -> every combination as ServerOptions.
 // * sweep(jobs, {parallel}) -> Promise<SweepRow[]> in the order of `jobs`. With parallel (the
-//   default) the runs go to worker threads, one per core; each run is seeded and independent,
-//   so the rows are identical to a serial run (tested), wallMs aside. The workers stay, idle,
+//   default) the runs go to worker threads, one per core but one (defaultSweepWorkers); each
+//   run is seeded and independent, so the rows are identical to a serial run (tested), wallMs
+//   aside. The workers stay, idle,
 //   for the next sweep (a notebook sweeps cell after cell, and a new worker loads and compiles
 //   the model again: a few hundred ms), at most one per core; an idle worker does not keep the
 //   process alive. idleSweepWorkers() says how many wait.
@@ -54,7 +55,7 @@ export function sweepSerial(jobs: ServerOptions[]): SweepRow[] {
 export interface SweepOptions {
   /** Use worker threads (default true). */
   parallel?: boolean;
-  /** Workers (default: the machine's cores, at most the number of jobs). */
+  /** Workers (default: defaultSweepWorkers(), one per core but one; at most the number of jobs). */
   workers?: number;
   onRow?: (done: number, total: number) => void;
 }
@@ -107,6 +108,13 @@ function releaseWorker(w: Worker): void {
   idleWorkers.push(w);
 }
 
+/** Workers when the caller names none: one per core but one. The main thread and V8's compiler
+ *  and GC threads need a core while cold workers compile the model: on 2 cores, the 32 runs of
+ *  §3.6's comparison took 1.7-1.9 s with one worker and 1.9-2.5 s with two (1.6-1.7 s serially). */
+export function defaultSweepWorkers(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
 export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promise<SweepRow[]> {
   warnOverload(jobs);
   if (o.parallel === false || jobs.length <= 1) {
@@ -117,7 +125,7 @@ export async function sweep(jobs: ServerOptions[], o: SweepOptions = {}): Promis
     }
     return rows;
   }
-  const n = Math.max(1, Math.min(o.workers ?? os.availableParallelism(), jobs.length));
+  const n = Math.max(1, Math.min(o.workers ?? defaultSweepWorkers(), jobs.length));
   const rows: SweepRow[] = new Array(jobs.length);
   let next = 0;
   let done = 0;
