@@ -140,6 +140,9 @@ export class Kernel {
   /** Socket lookup tables (tcp_hashinfo, udp_table) and bound TCP ports. */
   readonly hash: InetHashtables = newHashtables();
   readonly tcpPorts = new Set<number>();
+  /** Model: every ephemeral port below this one is taken (tcpPorts never shrinks: the model
+   *  frees no port), so inet_hash_connect's search starts here instead of at the range's start. */
+  ephemeralFrom = 0;
   readonly stats: KernelStats = {
     wakeups: 0, contextSwitches: 0, runqLatency: [], e2eLatency: [], delivered: 0, filesFreed: 0, socksFreed: 0,
     ringDrops: 0, backlogDrops: 0, socketDrops: 0, noSocket: 0, recvCopyFaults: 0, listenOverflows: 0, softirqRuns: 0, softirqRestarts: 0, ksoftirqdWakeups: 0, hardirqs: 0, ticks: 0, freedUnread: 0,

@@ -312,9 +312,10 @@ export function* tcp_v4_connect(k: Kernel, sk: Sock, port: number): KGen<number>
     sk.sk_state = TCP_SYN_SENT; // tcp_set_state(sk, TCP_SYN_SENT)
     // inet_hash_connect: the first free ephemeral port, then __inet_hash_connect hashes us
     let lport = 0;
-    for (let p = IP_LOCAL_PORT_RANGE[0]; p <= IP_LOCAL_PORT_RANGE[1] && !lport; p++) {
+    for (let p = Math.max(IP_LOCAL_PORT_RANGE[0], k.ephemeralFrom); p <= IP_LOCAL_PORT_RANGE[1] && !lport; p++) {
       if (!k.tcpPorts.has(p) && !k.hash.ehash.has(ehashKey(k.hash, "127.0.0.1", port, p))) lport = p;
     }
+    if (lport) k.ephemeralFrom = lport + 1; // the ports before it are all in tcpPorts, for good
     if (!lport) {
       sk.sk_state = TCP_CLOSE;
       return -EADDRNOTAVAIL;
