@@ -5,10 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { JSDOM } from "jsdom";
 import {
-  Kernel, udpSend, AF_INET, SOCK_DGRAM, createDocument, plotTimeline, sweepSerial, grid,
+  createDocument, plotTimeline, sweepSerial, grid,
   plotSwitchesVsConns, plotLatencyVsLoad, plotCpuBreakdown, plotProbeSwitches, plotProbeLatency, type ProbeComparisonRow,
 } from "kernel-model";
 import { plotLib } from "kernel-model/dist/plot/plot-lib";
+import { udpReaderTimeline } from "./helpers";
 
 const jsdomDocument = () => new JSDOM("<!DOCTYPE html><body></body>").window.document;
 
@@ -35,17 +36,7 @@ function both(f: (d: Document) => { outerHTML: string }): [string, string] {
 }
 
 describe("figure DOM: every figure of the book is the tree jsdom builds", () => {
-  const k = new Kernel({ timeline: true });
-  k.spawn("reader", function* (sys) {
-    const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
-    yield* sys.bind(fd, 53);
-    for (;;) {
-      yield* sys.recv(fd, 1500);
-      yield* sys.compute(5_000);
-    }
-  });
-  udpSend(k, { dport: 53, bytes: 64, at: 20_000 });
-  k.run(50_000);
+  const k = udpReaderTimeline();
   const rows = sweepSerial(grid({ model: ["blocking", "epoll"], conns: [1, 10, 100] }, { proto: "udp", msgs: 300, rate: 20_000, pattern: "burst", burst: 16 }));
   const byLoad = sweepSerial(grid({ model: ["blocking", "epoll"], rate: [2_000, 50_000] }, { proto: "udp", conns: 20, msgs: 300 }));
   const probeRows: ProbeComparisonRow[] = ["sparse", "burst"].flatMap((regime) => ["udp", "tcp"].flatMap((proto) => [1, 100].map((conns) => ({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { udpReaderTimeline } from "./helpers";
 import {
   percentiles, log2Histogram, log2Buckets, foldedStacks, Kernel, udpSend, AF_INET, SOCK_DGRAM, plotTimeline, createDocument,
   sweepSerial, grid, plotSwitchesVsConns, plotLatencyVsLoad, plotCpuBreakdown,
@@ -35,17 +36,7 @@ describe("metrics in the real tools' formats", () => {
 
 describe("figures", () => {
   it("per-CPU timeline: the IRQ, the softirq, the wakeup arrow and the reader (SVG snapshot)", async () => {
-    const k = new Kernel({ timeline: true });
-    k.spawn("reader", function* (sys) {
-      const fd = yield* sys.socket(AF_INET, SOCK_DGRAM, 0);
-      yield* sys.bind(fd, 53);
-      for (;;) {
-        yield* sys.recv(fd, 1500);
-        yield* sys.compute(5000);
-      }
-    });
-    udpSend(k, { dport: 53, bytes: 64, at: 20_000 });
-    k.run(50_000);
+    const k = udpReaderTimeline();
     const fig = plotTimeline(k, { document: createDocument(), from: 15_000, to: 45_000 });
     const html = fig.outerHTML;
     expect(html).toContain("hard IRQ");
